@@ -1,0 +1,31 @@
+// What touches the world: the supervisor script, the executors, /proc liveness.
+import * as Layer from "effect/Layer"
+import * as JobStore from "../core/job_store.ts"
+import * as Jobs from "../core/jobs.ts"
+import * as Executors from "./executors.ts"
+
+/** The executors of this build. */
+export * as Executors from "./executors.ts"
+/** The local executor (a detached supervisor on this machine). */
+export * as LocalExecutor from "./local_executor.ts"
+/** /proc reading for liveness. */
+export * as Proc from "./proc.ts"
+/** The supervisor script and its installation. */
+export * as Supervisor from "./supervisor.ts"
+
+/**
+ * Everything an Effect app needs to use jobs on one home: the Jobs service with the store and every executor.
+ *
+ * @example
+ * import { Effect } from "effect"
+ * import { Jobs } from "jobs/core"
+ * import { layer } from "jobs/adapters"
+ * const program = Effect.gen(function* () {
+ *   const jobs = yield* Jobs.Jobs
+ *   const { job } = yield* jobs.submit({ command: ["sleep", "1"], cwd: process.cwd(), env: {} })
+ *   return yield* jobs.wait(job.id)
+ * })
+ * Effect.runPromise(Effect.provide(program, layer("/tmp/my-jobs")))
+ */
+export const layer = (home: string): Layer.Layer<Jobs.Jobs> =>
+  Jobs.layer.pipe(Layer.provide(Layer.merge(JobStore.layer(home), Executors.layer)))

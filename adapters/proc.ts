@@ -1,0 +1,41 @@
+// Reading /proc: process start time, state and the boot id, for liveness that a reused pid cannot fool.
+import * as Fs from "node:fs"
+
+/** State letter and start time (field 3 and field 22 of /proc/<pid>/stat), or undefined when there is no such pid. */
+export const stat = (
+  pid: number
+): { readonly state: string; readonly startTime: number; readonly pgrp: number } | undefined => {
+  let text: string
+  try {
+    text = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return undefined
+  }
+  // the command name (field 2) may hold spaces and parentheses: split after its last ')'
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+  return { state: fields[0]!, pgrp: Number(fields[2]), startTime: Number(fields[19]) }
+}
+
+let boot: string | undefined
+
+/** This host's boot id. */
+export const bootId = (): string => {
+  if (boot === undefined) {
+    try {
+      boot = Fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
+    } catch {
+      boot = "unknown"
+    }
+  }
+  return boot
+}
+
+/**
+ * Whether the process that had `pid` and `startTime` on boot `bootId` still runs. A zombie counts as gone, and so
+ * does a pid the kernel gave to another process since.
+ */
+export const isAlive = (pid: number, startTime: number, bootIdOfStart: string): boolean => {
+  if (bootIdOfStart !== bootId()) return false
+  const s = stat(pid)
+  return s !== undefined && s.startTime === startTime && s.state !== "Z" && s.state !== "X"
+}

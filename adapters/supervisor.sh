@@ -1,0 +1,162 @@
+#!/bin/sh
+# jobs supervisor (DESIGN §5): the parent of one job's command, on every executor. POSIX sh, no Node needed.
+# It starts the command in its own session and process group, sends its output to output.log, appends the
+# Started and Exited events itself, forwards stop requests to the whole group (signal, grace, then KILL) and
+# enforces the timeout.
+#
+# usage: supervisor.sh JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
+#   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports.
+#   Signals: TERM/INT/HUP stop the job with the request in JOB_DIR/stop ("SIGNAL GRACE"), else TERM and GRACE.
+# Variables start with _j so that nothing from a job's environment can collide with them.
+
+_jd=$1 _jid=$2 _jtimeout=$3 _jgrace=$4 _jcwd=$5
+shift 5
+[ "$1" = "--" ] && shift
+_jev=$_jd/events.jsonl
+_jout=$_jd/output.log
+_jpid=
+_jstopping=
+_jtrapped=
+_jkiller=
+_jwatch=
+umask 077
+
+_jnow() {
+  _jt=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ 2>/dev/null)
+  case $_jt in *N*|'') _jt=$(date -u +%Y-%m-%dT%H:%M:%SZ) ;; esac
+  printf '%s' "$_jt"
+}
+
+# _jemit TYPE ID_SUFFIX EXTRA_JSON: one whole line in one write (printf to an O_APPEND descriptor), then fsync.
+_jemit() {
+  _jline=$(printf '{"type":"%s","v":1,"id":"%s.%s","job":"%s","at":"%s"%s}' "$1" "$_jid" "$2" "$_jid" "$(_jnow)" "$3")
+  printf '%s\n' "$_jline" >>"$_jev"
+  sync "$_jev" 2>/dev/null || :
+}
+
+# _jstarttime PID: field 22 of /proc/PID/stat (the comm field may hold spaces and parentheses).
+_jstarttime() {
+  read -r _js </proc/"$1"/stat 2>/dev/null || return 1
+  _js=${_js##*) }
+  # shellcheck disable=SC2086
+  set -- $_js
+  shift 19
+  printf '%s' "$1"
+}
+
+# _jgroup_alive: does any non-zombie process remain in the job's process group?
+_jgroup_alive() {
+  for _jp in /proc/[0-9]*; do
+    read -r _js <"$_jp/stat" 2>/dev/null || continue
+    _js=${_js##*) }
+    # shellcheck disable=SC2086
+    set -- $_js
+    [ "$3" = "$_jpid" ] && [ "$1" != Z ] && [ "$1" != X ] && return 0
+  done
+  return 1
+}
+
+# _jstop SIGNAL: send SIGNAL to the group, then KILL whatever is left once the grace period is over.
+_jstop() {
+  [ -n "$_jstopping" ] && return
+  _jstopping=$1
+  [ -n "$_jpid" ] || return
+  kill -s "$1" -- "-$_jpid" 2>/dev/null
+  (
+    _ji=0
+    _jticks=$((_jgrace * 5))
+    while [ "$_ji" -lt "$_jticks" ] && _jgroup_alive; do
+      sleep 0.2 2>/dev/null || sleep 1
+      _ji=$((_ji + 1))
+    done
+    kill -s KILL -- "-$_jpid" 2>/dev/null
+  ) &
+  _jkiller=$!
+}
+
+_jon_stop() {
+  _jtrapped=1
+  _jsig=TERM
+  if [ -f "$_jd/stop" ]; then
+    read -r _jsig _jg <"$_jd/stop" 2>/dev/null
+    case $_jg in '' | *[!0-9]*) ;; *) _jgrace=$_jg ;; esac
+    case $_jsig in '' | *[!A-Z0-9]*) _jsig=TERM ;; esac
+  fi
+  _jstop "$_jsig"
+}
+
+_jon_timeout() {
+  _jtrapped=1
+  [ -n "$_jstopping" ] && return
+  _jemit TimedOut timedout ",\"timeoutSecs\":$_jtimeout"
+  _jstop TERM
+}
+
+trap _jon_stop TERM INT HUP
+trap _jon_timeout USR1
+
+read -r _jboot </proc/sys/kernel/random/boot_id 2>/dev/null || _jboot=unknown
+_jhost=$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9._-')
+_jself=$(_jstarttime $$) || _jself=0
+
+if [ -n "$_jstopping" ] || [ -f "$_jd/stop" ]; then
+  # stopped before it started: nothing ran
+  _jemit Exited exited ',"code":null,"signal":null'
+  exit 0
+fi
+if ! cd "$_jcwd" 2>/dev/null; then
+  printf 'jobs: cannot enter directory %s\n' "$_jcwd" >>"$_jout"
+  _jemit Exited exited ',"code":1,"signal":null'
+  exit 1
+fi
+
+# setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
+# command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
+if command -v setsid >/dev/null 2>&1; then
+  setsid env -i sh -c '. "$0" && exec "$@"' "$_jd/env" "$@" </dev/null >>"$_jout" 2>&1 &
+else
+  perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' env -i sh -c '. "$0" && exec "$@"' "$_jd/env" "$@" \
+    </dev/null >>"$_jout" 2>&1 &
+fi
+_jpid=$!
+_jst=$(_jstarttime "$_jpid") || _jst=0
+_jemit Started started ",\"pid\":$_jpid,\"pgid\":$_jpid,\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"startTime\":$_jst,\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"
+# a stop that arrived while starting is carried out now that there is a group to signal
+if [ -n "$_jstopping" ]; then
+  _jsig=$_jstopping
+  _jstopping=
+  _jstop "$_jsig"
+fi
+
+if [ "$_jtimeout" -gt 0 ] 2>/dev/null; then
+  (
+    trap 'kill "$_jsl" 2>/dev/null; exit 0' TERM
+    sleep "$_jtimeout" &
+    _jsl=$!
+    wait "$_jsl" && kill -s USR1 $$ 2>/dev/null
+  ) &
+  _jwatch=$!
+fi
+
+# wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit
+while :; do
+  _jtrapped=
+  wait "$_jpid"
+  _jrc=$?
+  [ -z "$_jtrapped" ] && break
+done
+
+[ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null
+# after a stop, Exited means the whole group is gone: wait for the killer to see to it
+[ -n "$_jkiller" ] && wait "$_jkiller"
+
+if [ "$_jrc" -gt 128 ] && [ "$_jrc" -le 192 ]; then
+  _jname=$(kill -l "$((_jrc - 128))" 2>/dev/null)
+  case $_jname in
+    '' | *[!A-Z0-9]*) _jemit Exited exited ",\"code\":$_jrc,\"signal\":null" ;;
+    *) _jemit Exited exited ",\"code\":null,\"signal\":\"SIG${_jname#SIG}\"" ;;
+  esac
+else
+  _jemit Exited exited ",\"code\":$_jrc,\"signal\":null"
+fi
+exit 0

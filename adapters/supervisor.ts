@@ -1,0 +1,28 @@
+// The supervisor script as shipped: its text, and the versioned file it runs from in a home's bin/.
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import text from "./supervisor.sh?raw"
+
+/** The script's text. */
+export const script: string = text
+
+/** A short hash of the script: a changed script gets a new file, so running supervisors never see theirs change. */
+export const version: string = Crypto.createHash("sha256").update(text).digest("hex").slice(0, 12)
+
+/** The script's file name in a home's bin/. */
+export const fileName = `supervisor-${version}.sh`
+
+/**
+ * Makes sure this version of the script is in `binDir` (0700 folder, 0600 file) and returns its path. Written aside
+ * and renamed, so a concurrent install never exposes half a script.
+ */
+export const install = (binDir: string): string => {
+  const path = Path.join(binDir, fileName)
+  if (Fs.existsSync(path)) return path
+  Fs.mkdirSync(binDir, { recursive: true, mode: 0o700 })
+  const tmp = `${path}.${process.pid}.tmp`
+  Fs.writeFileSync(tmp, text, { mode: 0o600 })
+  Fs.renameSync(tmp, path)
+  return path
+}

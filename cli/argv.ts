@@ -1,0 +1,57 @@
+// Splitting the command line before @effect/cli sees it: global flags (--home, --json) anywhere before `--`,
+// and the job's argv after `--` (or from the first word that is not a flag of `jobs run`).
+
+/** What the bin found in its arguments. */
+export interface Split {
+  /** Arguments for @effect/cli: the subcommand and its flags. */
+  readonly cli: ReadonlyArray<string>
+  /** The job's command (for `run`): exactly the argv, never re-parsed. */
+  readonly command: ReadonlyArray<string>
+  readonly json: boolean
+  readonly home: string | undefined
+  /** A global flag without its value. */
+  readonly error: string | undefined
+}
+
+/** Flags of `jobs run` that take a value, so that their values are not mistaken for the command. */
+const RUN_VALUE_FLAGS = new Set(["--name", "--cwd", "--env", "-e", "--env-file", "--timeout", "--key", "--grace"])
+
+/** Splits `process.argv.slice(2)`. */
+export const split = (args: ReadonlyArray<string>): Split => {
+  const dashdash = args.indexOf("--")
+  const before = dashdash < 0 ? [...args] : args.slice(0, dashdash)
+  let command = dashdash < 0 ? [] : args.slice(dashdash + 1)
+  const cli: Array<string> = []
+  let json = false
+  let home: string | undefined
+  let error: string | undefined
+  let isRun = false
+  let sawCommandName = false
+  for (let i = 0; i < before.length; i++) {
+    const arg = before[i]!
+    if (arg === "--json") {
+      json = true
+      continue
+    }
+    if (arg === "--home" || arg.startsWith("--home=")) {
+      const value = arg === "--home" ? before[++i] : arg.slice(7)
+      if (value === undefined || value === "") error = "Cannot parse arguments: --home needs a directory"
+      else home = value
+      continue
+    }
+    if (!sawCommandName && !arg.startsWith("-")) {
+      sawCommandName = true
+      isRun = arg === "run"
+      cli.push(arg)
+      continue
+    }
+    if (isRun && dashdash < 0 && !arg.startsWith("-")) {
+      // `jobs run CMD ARGS...` without `--`: the command starts at the first word that is no flag's value
+      command = before.slice(i)
+      break
+    }
+    cli.push(arg)
+    if (isRun && RUN_VALUE_FLAGS.has(arg) && i + 1 < before.length) cli.push(before[++i]!)
+  }
+  return { cli, command, json, home, error }
+}

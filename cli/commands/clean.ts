@@ -1,0 +1,34 @@
+// jobs clean: remove ended jobs in bulk.
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import { Jobs } from "../../core/jobs.ts"
+import { durationFlag, projectScope, statusFlag } from "../_shared.ts"
+import { Invocation } from "../invocation.ts"
+import * as Render from "../render.ts"
+
+/** `jobs clean [--older-than 7d] [--status S] [--all]` */
+export const command = Command.make(
+  "clean",
+  {
+    olderThan: Options.text("older-than").pipe(
+      Options.withDescription("Only jobs that ended longer ago than this (7d, 12h)"),
+      Options.optional
+    ),
+    status: Options.text("status").pipe(
+      Options.withDescription("Only these ended statuses, comma-separated"),
+      Options.optional
+    ),
+    all: Options.boolean("all").pipe(Options.withAlias("a"), Options.withDescription("Jobs of every project"))
+  },
+  Effect.fn("jobs.clean")(function* ({ olderThan, status, all }) {
+    const invocation = yield* Invocation
+    const jobs = yield* Jobs
+    const olderThanSecs = yield* durationFlag("older-than", olderThan)
+    const statuses = yield* statusFlag(status)
+    const removed = yield* jobs.clean({ olderThanSecs, statuses, project: projectScope(all, invocation.cwd) })
+    yield* invocation.json
+      ? Render.json(removed)
+      : Render.line(`removed ${removed.length} job${removed.length === 1 ? "" : "s"}`)
+  })
+).pipe(Command.withDescription("Remove ended jobs of the current project (--all: every project); running jobs stay"))

@@ -1,0 +1,31 @@
+// jobs status: one job in full, or a summary of the home.
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as JobState from "../../core/job_state.ts"
+import { Jobs } from "../../core/jobs.ts"
+import { Invocation } from "../invocation.ts"
+import * as Render from "../render.ts"
+
+/** `jobs status [ID]` */
+export const command = Command.make(
+  "status",
+  {
+    id: Args.text({ name: "ID" }).pipe(Args.withDescription("Job id, short id, name or unique prefix"), Args.optional)
+  },
+  Effect.fn("jobs.status")(function* ({ id }) {
+    const invocation = yield* Invocation
+    const jobs = yield* Jobs
+    if (Option.isSome(id)) {
+      const job = yield* jobs.get(id.value)
+      return yield* invocation.json ? Render.json(job) : Render.out(Render.jobDetail(job))
+    }
+    const summary = yield* jobs.summary
+    if (invocation.json) return yield* Render.json({ ...summary, version: invocation.version })
+    const counts = JobState.STATUSES.filter((s) => summary.counts[s] > 0).map((s) => `${s} ${summary.counts[s]}`)
+    yield* Render.out(
+      `jobs ${invocation.version}\nhome:    ${summary.home}\njobs:    ${summary.total}${counts.length > 0 ? ` (${counts.join(", ")})` : ""}\n`
+    )
+  })
+).pipe(Command.withDescription("Show one job in full, or without ID a summary (counts by status, home, version)"))

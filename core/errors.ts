@@ -1,0 +1,55 @@
+// The errors of the domain. Every message has one shape: Cannot <do what> <to what>: <why>.
+import * as Data from "effect/Data"
+
+/** A reference that names no job. */
+export class JobNotFound extends Data.TaggedError("JobNotFound")<{ readonly reference: string }> {
+  override get message() {
+    return `Cannot find job "${this.reference}": no job has this id, short id or name`
+  }
+}
+
+/** A reference that names several jobs. */
+export class AmbiguousReference extends Data.TaggedError("AmbiguousReference")<{
+  readonly reference: string
+  readonly candidates: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `Cannot resolve job "${this.reference}": it matches ${this.candidates.length} jobs (${this.candidates.join(", ")})`
+  }
+}
+
+/** Input that a user got wrong (a bad flag value, an empty command, an unreadable env file). */
+export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly message: string }> {}
+
+/** A failure of the state directory or of a job's files. */
+export class StorageError extends Data.TaggedError("StorageError")<{
+  readonly action: string
+  readonly path: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    const cause = this.cause as NodeJS.ErrnoException | undefined
+    const why =
+      cause?.code === "EACCES" || cause?.code === "EPERM"
+        ? "permission denied"
+        : cause?.code === "ENOSPC"
+          ? "no space left on device"
+          : cause?.code === "ENOTDIR" || cause?.code === "EEXIST"
+            ? "not a directory"
+            : (cause?.code ?? (cause instanceof Error ? cause.message : String(this.cause)))
+    return `Cannot ${this.action} "${this.path}": ${why}`
+  }
+}
+
+/** An operation refused because of the job's state (rm of a running job without --force). */
+export class JobStateConflict extends Data.TaggedError("JobStateConflict")<{ readonly message: string }> {}
+
+/** The executor could not start the job. */
+export class StartFailed extends Data.TaggedError("StartFailed")<{ readonly job: string; readonly why: string }> {
+  override get message() {
+    return `Cannot start job "${this.job}": ${this.why}`
+  }
+}
+
+/** Every error the Jobs service can fail with. */
+export type JobsError = JobNotFound | AmbiguousReference | InvalidInput | StorageError | JobStateConflict | StartFailed

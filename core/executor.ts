@@ -1,0 +1,35 @@
+// The Executor port: what every kind of executor (local, tmux, ssh, gpu, slurm) does for a job.
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { Event } from "../events/mod.ts"
+import type { StartFailed } from "./errors.ts"
+import type * as Home from "./home.ts"
+import type * as JobState from "./job_state.ts"
+
+/** What an executor needs to start a job. */
+export interface Launch {
+  readonly id: string
+  readonly spec: Event.JobSpec
+  readonly paths: Home.JobPaths
+  readonly layout: Home.Layout
+}
+
+/** Liveness of a job's supervisor. `unknown` when it cannot be told right now (an unreachable host). */
+export type Liveness = "alive" | "dead" | "unknown"
+
+/** One kind of executor. */
+export interface Executor {
+  readonly kind: string
+  /** Starts the job's supervisor and returns without waiting for the command. */
+  readonly start: (launch: Launch) => Effect.Effect<void, StartFailed>
+  /** Whether the supervisor that wrote the job's Started event still runs. */
+  readonly liveness: (state: JobState.JobState) => Effect.Effect<Liveness>
+  /** Asks the supervisor to stop the job (it reads the stop request in the job's folder). */
+  readonly requestStop: (state: JobState.JobState) => Effect.Effect<void>
+}
+
+/** The executors this program knows, by kind; the choice is made from the job spec, here and nowhere else. */
+export class Executors extends Context.Tag("jobs/Executors")<
+  Executors,
+  { readonly get: (kind: string) => Executor | undefined; readonly kinds: ReadonlyArray<string> }
+>() {}

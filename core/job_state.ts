@@ -1,0 +1,215 @@
+// A job's state as a pure, total fold over its events (DESIGN §4), and the job object every surface prints.
+import type { Event } from "../events/mod.ts"
+
+/** The statuses of DESIGN §4a, the same words on every surface. */
+export const STATUSES = [
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "stopped",
+  "timed-out",
+  "interrupted",
+  "unknown"
+] as const
+export type Status = (typeof STATUSES)[number]
+
+/** Statuses after which a job's log no longer changes. */
+export const isTerminal = (status: Status): boolean =>
+  status === "completed" ||
+  status === "failed" ||
+  status === "stopped" ||
+  status === "timed-out" ||
+  status === "interrupted"
+
+/** Everything known about a job from its log. */
+export interface JobState {
+  readonly id: string
+  readonly spec: Event.JobSpec | null
+  readonly status: Status
+  readonly createdAt: string | null
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly started: (Event.Event & { readonly type: "Started" }) | null
+  readonly stopRequested: boolean
+  readonly timedOut: boolean
+  readonly reason: string | null
+  /** How many events were folded. */
+  readonly version: number
+}
+
+/** The state of a job before any event. */
+export const initial = (id: string): JobState => ({
+  id,
+  spec: null,
+  status: "pending",
+  createdAt: null,
+  startedAt: null,
+  finishedAt: null,
+  exitCode: null,
+  signal: null,
+  started: null,
+  stopRequested: false,
+  timedOut: false,
+  reason: null,
+  version: 0
+})
+
+/**
+ * The next state. Pure and total: an event that makes no sense in the current state is ignored, never thrown.
+ *
+ * @example
+ * const state = events.reduce(JobState.evolve, JobState.initial(id))
+ */
+export const evolve = (state: JobState, event: Event.Event): JobState => {
+  const next = { ...state, version: state.version + 1 }
+  switch (event.type) {
+    case "Submitted":
+      return state.spec === null ? { ...next, spec: event.spec, createdAt: event.at } : next
+    case "Started":
+      return state.status === "pending" ? { ...next, status: "running", started: event, startedAt: event.at } : next
+    case "StopRequested":
+      return isTerminal(state.status) ? next : { ...next, stopRequested: true }
+    case "TimedOut":
+      return isTerminal(state.status) ? next : { ...next, timedOut: true }
+    case "Exited": {
+      // an Exited that arrives after Interrupted (a mirrored log catching up) is the better truth
+      if (isTerminal(state.status) && state.status !== "interrupted") return next
+      const status: Status = state.timedOut
+        ? "timed-out"
+        : state.stopRequested
+          ? "stopped"
+          : event.code === 0
+            ? "completed"
+            : "failed"
+      return { ...next, status, exitCode: event.code, signal: event.signal, finishedAt: event.at, reason: null }
+    }
+    case "Interrupted":
+      return isTerminal(state.status)
+        ? next
+        : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
+  }
+}
+
+/** The state after a sequence of events. */
+export const fold = (id: string, events: Iterable<Event.Event>): JobState => {
+  let state = initial(id)
+  for (const event of events) state = evolve(state, event)
+  return state
+}
+
+/** The exit code a shell would report for this job: the code, 128+N for signal N, undefined when there is none. */
+export const shellExitCode = (state: JobState): number | undefined => {
+  if (state.exitCode !== null) return state.exitCode
+  if (state.signal !== null) {
+    const n = signalNumber(state.signal)
+    return n === undefined ? undefined : 128 + n
+  }
+  return undefined
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31
+}
+
+/** The Linux number of a signal name ("SIGTERM", "TERM" or "15"), or undefined. */
+export const signalNumber = (name: string): number | undefined => {
+  if (/^\d+$/.test(name)) {
+    const n = Number(name)
+    return n >= 1 && n <= 64 ? n : undefined
+  }
+  const upper = name.toUpperCase()
+  return SIGNALS[upper.startsWith("SIG") ? upper : `SIG${upper}`]
+}
+
+/** The canonical name of a signal ("TERM", "15" → "SIGTERM"), or undefined. */
+export const signalName = (name: string): string | undefined => {
+  const n = signalNumber(name)
+  if (n === undefined) return undefined
+  return Object.keys(SIGNALS).find((k) => SIGNALS[k] === n) ?? `SIG${n}`
+}
+
+/** The job object of DESIGN §4a: camelCase fields that only ever grow. */
+export interface JobObject {
+  readonly id: string
+  readonly shortId: string
+  readonly name: string | null
+  readonly status: Status
+  readonly command: ReadonlyArray<string>
+  readonly cwd: string | null
+  readonly project: string | null
+  readonly executor: string
+  readonly worker: string | null
+  readonly createdAt: string | null
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly pid: number | null
+  readonly timeoutSecs: number | null
+  readonly key: string | null
+  readonly retryOf: string | null
+  readonly reason: string | null
+  readonly logPath: string
+  readonly eventsPath: string
+}
+
+/** Projects a state to the job object, given where its files are. */
+export const toObject = (
+  state: JobState,
+  paths: { readonly logPath: string; readonly eventsPath: string }
+): JobObject => ({
+  id: state.id,
+  shortId: state.id.slice(-8).toLowerCase(),
+  name: state.spec?.name ?? null,
+  status: state.status,
+  command: state.spec?.command ?? [],
+  cwd: state.spec?.cwd ?? null,
+  project: state.spec?.project ?? null,
+  executor: state.spec?.executor ?? "local",
+  worker: state.spec?.worker ?? null,
+  createdAt: state.createdAt,
+  startedAt: state.startedAt,
+  finishedAt: state.finishedAt,
+  exitCode: state.exitCode,
+  signal: state.signal,
+  pid: state.started?.pid ?? null,
+  timeoutSecs: state.spec?.timeoutSecs ?? null,
+  key: state.spec?.key ?? null,
+  retryOf: state.spec?.retryOf ?? null,
+  reason: state.reason,
+  logPath: paths.logPath,
+  eventsPath: paths.eventsPath
+})

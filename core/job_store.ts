@@ -1,0 +1,174 @@
+// The JobStore service: a home's folders and files (DESIGN §3). Every write is 0600, every folder 0700.
+
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { type Event, EventLog } from "../events/mod.ts"
+import * as EnvFile from "./env_file.ts"
+import { StorageError } from "./errors.ts"
+import * as Home from "./home.ts"
+import * as Ids from "./ids.ts"
+import * as JobState from "./job_state.ts"
+
+/** A job read from its log. */
+export interface Loaded {
+  readonly state: JobState.JobState
+  readonly paths: Home.JobPaths
+  /** Undecodable lines skipped in the log. */
+  readonly skipped: number
+}
+
+const attempt = <A>(action: string, path: string, f: () => A): Effect.Effect<A, StorageError> =>
+  Effect.try({ try: f, catch: (cause) => new StorageError({ action, path, cause }) })
+
+const keyFile = (layout: Home.Layout, key: string): string =>
+  Path.join(layout.keys, Crypto.createHash("sha256").update(key).digest("hex").slice(0, 32))
+
+/** Builds the store of one home. */
+export const make = (home: string) => {
+  const layout = Home.layout(home)
+  const paths = (id: string) => Home.jobPaths(layout, id)
+
+  /** Creates the home (0700) and its folders if missing. Called before the first write, never by readers. */
+  const ensure = attempt("create home", home, () => {
+    for (const dir of [layout.home, layout.jobs, layout.keys]) {
+      if (!Fs.existsSync(dir)) Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    }
+    Fs.accessSync(layout.jobs, Fs.constants.W_OK)
+  })
+
+  /** Every job id in the home, oldest first (ULIDs sort by time). */
+  const ids = Effect.sync(() => {
+    let names: Array<string>
+    try {
+      names = Fs.readdirSync(layout.jobs)
+    } catch {
+      return [] as Array<string>
+    }
+    return names.filter(Ids.isId).sort()
+  })
+
+  const load = (id: string): Loaded => {
+    const p = paths(id)
+    const replayed = EventLog.replaySync(p.eventsPath)
+    return { state: JobState.fold(id, replayed.events), paths: p, skipped: replayed.skipped }
+  }
+
+  /** Reads a job from its log; never fails (a missing log is a job with no events). */
+  const read = (id: string) => Effect.sync(() => load(id))
+
+  /** The name in a job's first line, read cheaply for reference resolution. */
+  const nameOf = (id: string): string | null => {
+    const p = paths(id)
+    try {
+      const fd = Fs.openSync(p.eventsPath, "r")
+      try {
+        const buffer = Buffer.allocUnsafe(16 * 1024)
+        const n = Fs.readSync(fd, buffer, 0, buffer.length, 0)
+        const firstLine = buffer.subarray(0, n).toString("utf8").split("\n", 1)[0]!
+        const name = /"name":("(?:[^"\\]|\\.)*")/.exec(firstLine)?.[1]
+        return name === undefined ? null : (JSON.parse(name) as string)
+      } finally {
+        Fs.closeSync(fd)
+      }
+    } catch {
+      return null
+    }
+  }
+
+  /** Creates a job's folder, its 0600 env file, and appends Submitted. */
+  const create = (submitted: Event.Event & { type: "Submitted" }, env: Readonly<Record<string, string>>) =>
+    Effect.gen(function* () {
+      const p = paths(submitted.job)
+      yield* attempt("create job folder", p.dir, () => Fs.mkdirSync(p.dir, { mode: 0o700 }))
+      yield* attempt("write env file", p.envPath, () =>
+        Fs.writeFileSync(p.envPath, EnvFile.render(env), { mode: 0o600, flag: "wx" })
+      )
+      yield* attempt("append to", p.eventsPath, () => EventLog.appendSync(p.eventsPath, [submitted]))
+      return p
+    })
+
+  /** Appends events to a job's log. */
+  const append = (id: string, ...events: ReadonlyArray<Event.Event>) =>
+    attempt("append to", paths(id).eventsPath, () => EventLog.appendSync(paths(id).eventsPath, events))
+
+  /** The environment a job was submitted with. */
+  const readEnv = (id: string) =>
+    attempt("read env file", paths(id).envPath, () => EnvFile.parse(Fs.readFileSync(paths(id).envPath, "utf8")))
+
+  /**
+   * Claims an idempotency key for a job id: exactly one claimant wins, across processes. The key file appears
+   * whole (written aside, then hard-linked, which fails if the name exists), so a loser always reads an id.
+   * Returns the owner's id: the given one when this call won.
+   */
+  const claimKey = (key: string, id: string) =>
+    attempt("claim key in", layout.keys, () => {
+      const file = keyFile(layout, key)
+      const tmp = `${file}.${id}.tmp`
+      Fs.writeFileSync(tmp, id, { mode: 0o600 })
+      try {
+        Fs.linkSync(tmp, file)
+        return id
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+        return Fs.readFileSync(file, "utf8").trim()
+      } finally {
+        Fs.rmSync(tmp, { force: true })
+      }
+    })
+
+  /** Frees a key if (and only if) it still belongs to this job. */
+  const releaseKey = (key: string, id: string) =>
+    attempt("release key in", layout.keys, () => {
+      const file = keyFile(layout, key)
+      try {
+        if (Fs.readFileSync(file, "utf8").trim() === id) Fs.rmSync(file, { force: true })
+      } catch {
+        // no key file: nothing to free
+      }
+    })
+
+  /** Deletes a job's folder. */
+  const remove = (id: string) =>
+    attempt("remove job folder", paths(id).dir, () => Fs.rmSync(paths(id).dir, { recursive: true, force: true }))
+
+  /** Writes the stop request the supervisor reads when signalled. */
+  const writeStopRequest = (id: string, signal: string, graceSecs: number) =>
+    attempt("write stop request", paths(id).stopPath, () => {
+      const p = paths(id)
+      Fs.writeFileSync(`${p.stopPath}.tmp`, `${signal.replace(/^SIG/, "")} ${Math.ceil(graceSecs)}\n`, { mode: 0o600 })
+      Fs.renameSync(`${p.stopPath}.tmp`, p.stopPath)
+    })
+
+  return {
+    home,
+    layout,
+    paths,
+    ensure,
+    ids,
+    read,
+    load,
+    nameOf,
+    create,
+    append,
+    readEnv,
+    claimKey,
+    releaseKey,
+    remove,
+    writeStopRequest
+  } as const
+}
+
+/** The JobStore service: one home's folders and files. */
+export class JobStore extends Context.Tag("jobs/JobStore")<JobStore, ReturnType<typeof make>>() {}
+
+/**
+ * The store of a home.
+ *
+ * @example
+ * Effect.provide(program, JobStore.layer("/tmp/jobs-home"))
+ */
+export const layer = (home: string): Layer.Layer<JobStore> => Layer.sync(JobStore, () => make(home))

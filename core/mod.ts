@@ -1,0 +1,30 @@
+// The domain of jobs: spec and state, the fold, ids and references, the JobStore and Jobs services, the
+// Executor port.
+
+/** Durations such as 90s, 30m, 2h. */
+export * as Duration from "./duration.ts"
+/** The env file format. */
+export * as EnvFile from "./env_file.ts"
+/** The domain's errors. */
+export * from "./errors.ts"
+/** The Executor port and the Executors registry. */
+export * as Executor from "./executor.ts"
+/** The home's layout on disk. */
+export * as Home from "./home.ts"
+/** ULIDs and short ids. */
+export * as Ids from "./ids.ts"
+/** A job's state as a pure fold over its events, the statuses, and the job object. */
+export * as JobState from "./job_state.ts"
+/** The JobStore service: a home's folders and files. */
+export * as JobStore from "./job_store.ts"
+/**
+ * The Jobs service: submit, get, list, stop, wait, retry, remove, clean, and Streams of events and output.
+ *
+ * @example
+ * const { job } = yield* (yield* Jobs.Jobs).submit({ command: ["make"], cwd: process.cwd(), env: {} })
+ */
+export * as Jobs from "./jobs.ts"
+/** Project detection (git root, else cwd). */
+export * as Project from "./project.ts"
+/** Resolving a reference (id, short id, name, prefix) to one job. */
+export * as Reference from "./reference.ts"

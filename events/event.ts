@@ -1,0 +1,92 @@
+// The event vocabulary of a job's log (schema v1): one Schema union discriminated by `type`.
+// The file is read by jq and shell scripts, so the discriminator is `type`, never `_tag`.
+import * as Schema from "effect/Schema"
+
+/** The schema version written by this build. Readers accept every version up to it. */
+export const VERSION = 1
+
+const Common = {
+  v: Schema.Number.annotations({ description: "schema version of this event (1)" }),
+  id: Schema.String.annotations({ description: "unique id of this event, for de-duplication of mirrored logs" }),
+  job: Schema.String.annotations({ description: "the job's id (a ULID)" }),
+  at: Schema.String.annotations({ description: "when it happened, ISO-8601 UTC" })
+}
+
+/** What a job is: everything needed to run it again. Environment values are never part of it. */
+export const JobSpec = Schema.Struct({
+  command: Schema.Array(Schema.String).annotations({ description: "the argv, executed without a shell" }),
+  name: Schema.NullOr(Schema.String),
+  cwd: Schema.String,
+  project: Schema.String.annotations({ description: "git root of the cwd, else the cwd" }),
+  executor: Schema.String.annotations({ description: "local, tmux, ssh, gpu or slurm" }),
+  worker: Schema.NullOr(Schema.String),
+  timeoutSecs: Schema.NullOr(Schema.Number),
+  graceSecs: Schema.Number.annotations({ description: "seconds between TERM and KILL on stop or timeout" }),
+  key: Schema.NullOr(Schema.String).annotations({ description: "idempotency key" }),
+  retryOf: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "JobSpec" })
+export type JobSpec = typeof JobSpec.Type
+
+/** The job was accepted, with its full spec. */
+export const Submitted = Schema.Struct({
+  type: Schema.Literal("Submitted"),
+  ...Common,
+  spec: JobSpec
+}).annotations({ identifier: "Submitted" })
+
+/** The supervisor started the command. Liveness is the supervisor's pid plus its start time and the boot id. */
+export const Started = Schema.Struct({
+  type: Schema.Literal("Started"),
+  ...Common,
+  pid: Schema.Number.annotations({ description: "pid of the command (leader of its own process group)" }),
+  pgid: Schema.Number,
+  host: Schema.String,
+  bootId: Schema.String.annotations({ description: "/proc/sys/kernel/random/boot_id of the host" }),
+  startTime: Schema.Number.annotations({ description: "the command's start time, field 22 of /proc/<pid>/stat" }),
+  supervisorPid: Schema.Number,
+  supervisorStartTime: Schema.Number
+}).annotations({ identifier: "Started" })
+
+/** Someone asked the job to stop. */
+export const StopRequested = Schema.Struct({
+  type: Schema.Literal("StopRequested"),
+  ...Common,
+  signal: Schema.String.annotations({ description: "the first signal sent, such as SIGTERM" }),
+  graceSecs: Schema.Number
+}).annotations({ identifier: "StopRequested" })
+
+/** The job ran past its timeout; TERM, then KILL after the grace period, follow. */
+export const TimedOut = Schema.Struct({
+  type: Schema.Literal("TimedOut"),
+  ...Common,
+  timeoutSecs: Schema.Number
+}).annotations({ identifier: "TimedOut" })
+
+/** The command ended: an exit code, or the signal that killed it. */
+export const Exited = Schema.Struct({
+  type: Schema.Literal("Exited"),
+  ...Common,
+  code: Schema.NullOr(Schema.Number),
+  signal: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "Exited" })
+
+/** The supervisor vanished without an Exited event (crash, kill -9, reboot), or never started. */
+export const Interrupted = Schema.Struct({
+  type: Schema.Literal("Interrupted"),
+  ...Common,
+  reason: Schema.String
+}).annotations({ identifier: "Interrupted" })
+
+/** Every event of schema v1. */
+export const Event = Schema.Union(Submitted, Started, StopRequested, TimedOut, Exited, Interrupted).annotations({
+  identifier: "JobEvent",
+  title: "jobs event (one line of events.jsonl)"
+})
+export type Event = typeof Event.Type
+
+/** The event types, for filters and docs. */
+export type EventType = Event["type"]
+
+/** Events after which the log is fsynced: losing one of them would change what the job is. */
+export const isLifecycle = (event: Event): boolean =>
+  event.type === "Submitted" || event.type === "Started" || event.type === "Exited" || event.type === "Interrupted"

@@ -1,0 +1,98 @@
+// The append-only log file: append one whole line per write, replay without ever throwing.
+
+import * as Fs from "node:fs"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Codec from "./codec.ts"
+import * as Event from "./event.ts"
+
+/** An append that did not reach the disk whole. */
+export class AppendError extends Data.TaggedError("AppendError")<{
+  readonly path: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    return `Cannot append to "${this.path}": ${describe(this.cause)}`
+  }
+}
+
+const describe = (cause: unknown): string =>
+  cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
+
+/**
+ * Appends lines with a single `write` on an O_APPEND descriptor, so writers in different processes never
+ * interleave. Lifecycle events are fsynced. A short write (a full disk) is closed with `\n` so the damage stays
+ * on that one line, and fails.
+ */
+export const appendSync = (path: string, events: ReadonlyArray<Event.Event>): void => {
+  const bytes = Buffer.from(events.map(Codec.encodeLine).join(""), "utf8")
+  const fd = Fs.openSync(path, Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_CREAT, 0o600)
+  try {
+    const written = Fs.writeSync(fd, bytes)
+    if (written !== bytes.length) {
+      try {
+        Fs.writeSync(fd, "\n")
+      } catch {
+        // the disk is full: the reader skips the torn line either way
+      }
+      throw new Error(`short write (${written} of ${bytes.length} bytes)`)
+    }
+    if (events.some(Event.isLifecycle)) Fs.fsyncSync(fd)
+  } finally {
+    Fs.closeSync(fd)
+  }
+}
+
+/**
+ * Appends events to a log as one write.
+ *
+ * @example
+ * yield* EventLog.append("/home/me/.jobs/jobs/01J.../events.jsonl", [event])
+ */
+export const append = (path: string, ...events: ReadonlyArray<Event.Event>): Effect.Effect<void, AppendError> =>
+  Effect.try({ try: () => appendSync(path, events), catch: (cause) => new AppendError({ path, cause }) })
+
+/** A replayed log: its events, how many lines were skipped, and the byte offset just after the last whole line. */
+export interface Replayed extends Codec.Decoded {}
+
+const empty: Replayed = { events: [], skipped: 0, consumed: 0 }
+
+/**
+ * Reads a log from `offset`. Never fails: a missing file is an empty log, a torn last line is left unconsumed and
+ * an undecodable line is counted in `skipped`.
+ */
+export const replaySync = (path: string, offset = 0): Replayed => {
+  let bytes: Buffer
+  try {
+    bytes = offset === 0 ? Fs.readFileSync(path) : readFrom(path, offset)
+  } catch {
+    return empty
+  }
+  return Codec.decodeChunk(bytes)
+}
+
+const readFrom = (path: string, offset: number): Buffer => {
+  const fd = Fs.openSync(path, "r")
+  try {
+    const size = Fs.fstatSync(fd).size
+    if (size <= offset) return Buffer.alloc(0)
+    const buffer = Buffer.allocUnsafe(size - offset)
+    let read = 0
+    while (read < buffer.length) {
+      const n = Fs.readSync(fd, buffer, read, buffer.length - read, offset + read)
+      if (n === 0) break
+      read += n
+    }
+    return buffer.subarray(0, read)
+  } finally {
+    Fs.closeSync(fd)
+  }
+}
+
+/**
+ * Replays a whole log as an Effect that never fails.
+ *
+ * @example
+ * const { events, skipped } = yield* EventLog.replay(path)
+ */
+export const replay = (path: string, offset = 0): Effect.Effect<Replayed> => Effect.sync(() => replaySync(path, offset))

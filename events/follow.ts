@@ -1,0 +1,127 @@
+// Following files as they grow: change ticks from chokidar, and Streams of bytes and events from an offset.
+
+import * as Fs from "node:fs"
+import { watch } from "chokidar"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import * as Codec from "./codec.ts"
+import type * as Event from "./event.ts"
+
+/** How often a follower re-reads even without a change notification (a safety net, not the mechanism). */
+const SAFETY_POLL = "1 second"
+
+/**
+ * A queue that receives a value whenever one of `paths` changes, for the life of the scope. The watcher is ready
+ * when this returns, so a write that happens after it is never missed.
+ */
+export const changes = (paths: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const ticks = yield* Queue.sliding<void>(1)
+    yield* Effect.acquireRelease(
+      Effect.async<ReturnType<typeof watch>>((resume) => {
+        const watcher = watch([...paths], { ignoreInitial: true, persistent: true, atomic: false })
+        watcher.on("all", () => Queue.unsafeOffer(ticks, undefined))
+        watcher.on("error", () => Queue.unsafeOffer(ticks, undefined))
+        watcher.once("ready", () => resume(Effect.succeed(watcher)))
+      }),
+      (watcher) => Effect.promise(() => watcher.close())
+    )
+    return ticks
+  })
+
+/** Waits for the next change tick, or the safety poll, whichever comes first. */
+export const nextChange = (ticks: Queue.Queue<void>) =>
+  Queue.take(ticks).pipe(Effect.timeoutOption(SAFETY_POLL), Effect.asVoid)
+
+export interface FollowOptions {
+  /** Byte offset to start from. */
+  readonly offset?: number
+  /** Bytes per emitted chunk at most; memory stays bounded by it whatever the file's size. */
+  readonly chunkSize?: number
+  /**
+   * When set, the stream ends once this says true and everything written before has been read. Without it the
+   * stream follows forever.
+   */
+  readonly done?: Effect.Effect<boolean>
+  /** Extra paths whose changes should wake the follower (e.g. the events log that says when a job ended). */
+  readonly alsoWatch?: ReadonlyArray<string>
+}
+
+const readAt = (path: string, buffer: Buffer, offset: number): number => {
+  let fd: number
+  try {
+    fd = Fs.openSync(path, "r")
+  } catch {
+    return 0
+  }
+  try {
+    return Fs.readSync(fd, buffer, 0, buffer.length, offset)
+  } finally {
+    Fs.closeSync(fd)
+  }
+}
+
+/**
+ * The bytes of a file from an offset, as it grows. Chunks are pulled one at a time, so a consumer that writes
+ * slowly keeps memory at one chunk.
+ *
+ * @example
+ * Follow.bytes(logPath, { offset: 0, done: jobEnded }).pipe(Stream.runForEach(write))
+ */
+export const bytes = (path: string, options: FollowOptions = {}): Stream.Stream<Uint8Array> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const ticks = yield* changes([path, ...(options.alsoWatch ?? [])])
+      const buffer = Buffer.allocUnsafe(options.chunkSize ?? 64 * 1024)
+      let offset = options.offset ?? 0
+      let finishing = false
+      const pull: Effect.Effect<Uint8Array, Option.Option<never>> = Effect.suspend(() => {
+        const n = readAt(path, buffer, offset)
+        if (n > 0) {
+          offset += n
+          return Effect.succeed(Uint8Array.prototype.slice.call(buffer, 0, n))
+        }
+        if (finishing) return Effect.fail(Option.none())
+        if (options.done === undefined) return Effect.zipRight(nextChange(ticks), pull)
+        return Effect.flatMap(options.done, (done) => {
+          if (done) {
+            // everything the job wrote is in the file before its end is logged: one more read drains it
+            finishing = true
+            return pull
+          }
+          return Effect.zipRight(nextChange(ticks), pull)
+        })
+      })
+      return Stream.repeatEffectOption(pull)
+    })
+  )
+
+/** Splits a byte stream into complete lines (without `\n`); an unterminated tail waits for its end. */
+export const lines = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<string, E, R> =>
+  Stream.suspend(() => {
+    let pending: Buffer = Buffer.alloc(0)
+    return self.pipe(
+      Stream.mapConcat((chunk) => {
+        const joined = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk])
+        const end = joined.lastIndexOf(10)
+        if (end < 0) {
+          pending = joined
+          return []
+        }
+        pending = joined.subarray(end + 1)
+        return joined.subarray(0, end).toString("utf8").split("\n")
+      })
+    )
+  })
+
+/**
+ * The events of a log from a byte offset, as they are appended. Undecodable lines are skipped. Follows forever:
+ * end it with `Stream.takeUntil`.
+ */
+export const events = (path: string, offset = 0): Stream.Stream<Event.Event> =>
+  bytes(path, { offset }).pipe(
+    lines,
+    Stream.filterMap((line) => Option.fromNullable(Codec.decodeLine(line)))
+  )

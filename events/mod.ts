@@ -1,0 +1,19 @@
+// The vocabulary and the log of a job: event schema, JSONL codec, append, replay, follow, JSON Schema.
+// Imports nothing of the rest of jobs, so a script author can use it alone.
+
+/** JSONL encoding and tolerant decoding of event lines. */
+export * as Codec from "./codec.ts"
+/**
+ * The event schema (v1), a union discriminated by `type`.
+ *
+ * @example
+ * import { Event } from "jobs/events"
+ * const decoded = Schema.decodeUnknownSync(Event.Event)(JSON.parse(line))
+ */
+export * as Event from "./event.ts"
+/** Appending to and replaying a log file. */
+export * as EventLog from "./event_log.ts"
+/** Following a file (bytes, lines, events) as it grows, built on chokidar. */
+export * as Follow from "./follow.ts"
+/** The JSON Schema generated from the event schema. */
+export * as JsonSchema from "./json_schema.ts"
