@@ -1,0 +1,100 @@
+// The fold, given/when/then: a sequence of events gives a state; nonsense events are ignored, never thrown.
+import { describe, expect, it } from "@effect/vitest"
+import type { Event } from "../../events/mod.ts"
+import * as JobState from "../../core/job_state.ts"
+
+const job = "01JAAAAAAAAAAAAAAAAAAAAAAA"
+let n = 0
+const at = () => new Date(Date.UTC(2026, 0, 1, 0, 0, n++)).toISOString()
+const base = () => ({ v: 1, id: `e${n}`, job, at: at() })
+
+const submitted = (): Event.Event => ({
+  type: "Submitted",
+  ...base(),
+  spec: {
+    command: ["make"],
+    name: "build",
+    cwd: "/src",
+    project: "/src",
+    executor: "local",
+    worker: null,
+    timeoutSecs: null,
+    graceSecs: 10,
+    key: null,
+    retryOf: null
+  }
+})
+const started = (): Event.Event => ({
+  type: "Started",
+  ...base(),
+  pid: 10,
+  pgid: 10,
+  host: "h",
+  bootId: "b",
+  startTime: 1,
+  supervisorPid: 9,
+  supervisorStartTime: 1
+})
+const exited = (code: number | null, signal: string | null = null): Event.Event => ({
+  type: "Exited",
+  ...base(),
+  code,
+  signal
+})
+const stopRequested = (): Event.Event => ({ type: "StopRequested", ...base(), signal: "SIGTERM", graceSecs: 10 })
+const timedOut = (): Event.Event => ({ type: "TimedOut", ...base(), timeoutSecs: 5 })
+const interrupted = (): Event.Event => ({ type: "Interrupted", ...base(), reason: "gone" })
+
+const given = (...events: Array<Event.Event>) => JobState.fold(job, events)
+
+describe("JobState.evolve", () => {
+  it("is pending after Submitted, running after Started", () => {
+    expect(given(submitted()).status).toBe("pending")
+    const s = given(submitted(), started())
+    expect(s.status).toBe("running")
+    expect(s.started?.pid).toBe(10)
+  })
+  it("completes on code 0 and fails on any other code", () => {
+    expect(given(submitted(), started(), exited(0)).status).toBe("completed")
+    const failed = given(submitted(), started(), exited(3))
+    expect(failed.status).toBe("failed")
+    expect(failed.exitCode).toBe(3)
+    expect(JobState.shellExitCode(failed)).toBe(3)
+  })
+  it("reports a signal as 128+N", () => {
+    const killed = given(submitted(), started(), exited(null, "SIGKILL"))
+    expect(killed.status).toBe("failed")
+    expect(JobState.shellExitCode(killed)).toBe(137)
+  })
+  it("is stopped when a stop was requested, timed-out after TimedOut", () => {
+    expect(given(submitted(), started(), stopRequested(), exited(null, "SIGTERM")).status).toBe("stopped")
+    expect(given(submitted(), started(), timedOut(), exited(null, "SIGTERM")).status).toBe("timed-out")
+  })
+  it("is interrupted when the supervisor vanished, and a late Exited still wins", () => {
+    expect(given(submitted(), started(), interrupted()).status).toBe("interrupted")
+    expect(given(submitted(), started(), interrupted(), exited(0)).status).toBe("completed")
+  })
+  it("ignores events that make no sense in the current state", () => {
+    const done = given(submitted(), started(), exited(0))
+    expect(JobState.evolve(done, started()).status).toBe("completed")
+    expect(JobState.evolve(done, interrupted()).status).toBe("completed")
+    expect(JobState.evolve(done, exited(1)).exitCode).toBe(0)
+    expect(given(submitted(), submitted()).spec?.name).toBe("build")
+    expect(given(started(), exited(0)).spec).toBe(null)
+  })
+  it("is total: every sequence of events gives a state", () => {
+    const all = [submitted, started, () => exited(0), () => exited(2), stopRequested, timedOut, interrupted]
+    for (let i = 0; i < 500; i++) {
+      const events = Array.from({ length: 1 + (i % 7) }, (_, k) => all[(i * 7 + k * 3) % all.length]!())
+      const state = given(...events)
+      expect(JobState.STATUSES).toContain(state.status)
+      expect(state.version).toBe(events.length)
+    }
+  })
+  it("names signals both ways", () => {
+    expect(JobState.signalName("TERM")).toBe("SIGTERM")
+    expect(JobState.signalName("9")).toBe("SIGKILL")
+    expect(JobState.signalName("sigint")).toBe("SIGINT")
+    expect(JobState.signalName("NOPE")).toBe(undefined)
+  })
+})
