@@ -1,7 +1,63 @@
-// The `jobs` executable: runs one invocation and exits with its code.
-import pkg from "../package.json" with { type: "json" }
-import { main } from "./main.ts"
+// The `jobs` executable: a small launcher that loads the bundle it needs through a V8 code cache. `jobs run`
+// tries the fast path (no @effect/cli) first; everything else, and any unusual `run`, loads the full CLI.
+// Built to dist/jobs.cjs beside dist/run.cjs and dist/cli.cjs (see scripts/build.mjs).
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Vm from "node:vm"
 
-main(process.argv.slice(2), pkg.version).then((code) => {
-  process.exit(code)
-})
+declare const JOBS_VERSION: string
+
+interface Bundles {
+  readonly run: { readonly tryRun: (args: ReadonlyArray<string>, version: string) => Promise<number> | undefined }
+  readonly cli: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
+}
+
+const scripts: Array<[Vm.Script, string]> = []
+
+/** Loads dist/<name>.cjs, compiled with its code cache when one is there and still valid. */
+const load = <K extends keyof Bundles>(name: K): Bundles[K] => {
+  const file = Path.join(__dirname, `${name}.cjs`)
+  const cacheFile = `${file}.cache`
+  let cachedData: Buffer | undefined
+  try {
+    cachedData = Fs.readFileSync(cacheFile)
+  } catch {
+    cachedData = undefined
+  }
+  const source = Fs.readFileSync(file, "utf8")
+  const script = new Vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    ...(cachedData === undefined ? {} : { cachedData })
+  })
+  const module = { exports: {} as Bundles[K] }
+  script.runInThisContext()(module.exports, require, module, file, __dirname)
+  scripts.push([script, cacheFile])
+  return module.exports
+}
+
+/** The subcommand: the first word that is not a global flag or its value. */
+const subcommand = (args: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--home") i++
+    else if (!arg.startsWith("-")) return arg
+  }
+  return undefined
+}
+
+const start = async (): Promise<number> => {
+  const args = process.argv.slice(2)
+  if (process.env.JOBS_WRITE_CODE_CACHE === "1") {
+    // the build runs typical commands in a scratch home first, so that the cache holds the functions they
+    // compile too (V8 compiles lazily: a cache made right after loading would miss most of them)
+    await load("run").tryRun(["run", "--", "true"], JOBS_VERSION)
+    const cli = load("cli")
+    for (const warm of [["list"], ["status"], ["--help"], ["logs", "nope"]]) await cli.main(warm, JOBS_VERSION)
+    for (const [script, cacheFile] of scripts) Fs.writeFileSync(cacheFile, script.createCachedData())
+    return 0
+  }
+  const fast = subcommand(args) === "run" ? load("run").tryRun(args, JOBS_VERSION) : undefined
+  return fast ?? load("cli").main(args, JOBS_VERSION)
+}
+
+start().then((code) => process.exit(code))

@@ -3,15 +3,11 @@ import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as AdaptersMod from "../adapters/mod.ts"
-import * as Home from "../core/home.ts"
-import { ExitWith } from "./_shared.ts"
 import * as Argv from "./argv.ts"
 import * as Clean from "./commands/clean.ts"
 import * as Events from "./commands/events.ts"
@@ -23,7 +19,8 @@ import * as Run from "./commands/run.ts"
 import * as Status from "./commands/status.ts"
 import * as Stop from "./commands/stop.ts"
 import * as Wait from "./commands/wait.ts"
-import { Invocation } from "./invocation.ts"
+import * as Invocation from "./invocation.ts"
+import * as Outcome from "./outcome.ts"
 
 const root = Command.make("jobs").pipe(
   Command.withDescription(
@@ -48,18 +45,14 @@ const root = Command.make("jobs").pipe(
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 
 /** @effect/cli's errors as one line: its help docs are paragraphs meant for a terminal. */
-const validationLine = (error: ValidationError.ValidationError): string => {
+const validationLine = (error: unknown): string | undefined => {
+  if (!ValidationError.isValidationError(error)) return undefined
   const text = "error" in error ? stripAnsi(HelpDoc.toAnsiText(error.error)).replace(/\s+/g, " ").trim() : ""
   return `Cannot parse arguments: ${text.replace(/\.$/, "") || "invalid command line"}`
 }
 
 // @effect/cli prints its errors itself (several lines, on stderr): we print them our way instead
 const quietConsole = Effect.map(Effect.console, (console) => ({ ...console, error: () => Effect.void }))
-
-const stderrLogger = Logger.make(({ logLevel, message }) => {
-  const text = Array.isArray(message) ? message.join(" ") : String(message)
-  process.stderr.write(`jobs: ${logLevel.label.toLowerCase()}: ${text}\n`)
-})
 
 /** Runs `jobs` with these arguments (without node and the script) and returns the exit code. */
 export const main = (args: ReadonlyArray<string>, version: string): Promise<number> => {
@@ -68,42 +61,17 @@ export const main = (args: ReadonlyArray<string>, version: string): Promise<numb
     process.stderr.write(split.error + "\n")
     return Promise.resolve(2)
   }
-  const home = Home.resolve(split.home)
-  const invocation = {
-    json: split.json,
-    home,
-    command: split.command,
-    version,
-    cwd: process.cwd(),
-    env: process.env
-  }
+  const invocation = Invocation.make(split, version)
   const program = Effect.gen(function* () {
     const console = yield* quietConsole
     return yield* Command.run(root, { name: "jobs", version })(["node", "jobs", ...split.cli]).pipe(
       Effect.withConsole(console)
     )
   }).pipe(
-    Effect.provide(Layer.mergeAll(AdaptersMod.layer(home), NodeContext.layer)),
-    Effect.provideService(Invocation, invocation),
-    Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
+    Effect.provide(Layer.mergeAll(AdaptersMod.layer(invocation.home), NodeContext.layer)),
+    Effect.provideService(Invocation.Invocation, invocation),
+    Effect.provide(Logger.replace(Logger.defaultLogger, Outcome.stderrLogger)),
     Logger.withMinimumLogLevel(LogLevel.Warning)
   )
-  return Effect.runPromiseExit(program).then((exit) => {
-    if (Exit.isSuccess(exit)) return 0
-    const failure = Cause.failureOption(exit.cause)
-    if (failure._tag === "None") {
-      if (Cause.isInterruptedOnly(exit.cause)) return 130
-      process.stderr.write(`Cannot run jobs: internal error: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
-      return 1
-    }
-    const error = failure.value as unknown
-    if (error instanceof ExitWith) return error.code
-    if (ValidationError.isValidationError(error)) {
-      process.stderr.write(validationLine(error) + "\n")
-      return 2
-    }
-    const tagged = error as { _tag?: string; message?: string }
-    process.stderr.write(`${tagged.message ?? String(error)}\n`)
-    return tagged._tag === "InvalidInput" ? 2 : 1
-  })
+  return Effect.runPromiseExit(program).then((exit) => Outcome.exitCode(exit, validationLine))
 }
