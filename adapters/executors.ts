@@ -6,7 +6,10 @@ import * as LocalExecutor from "./local_executor.ts"
 const all = [LocalExecutor.executor]
 
 /** Every executor of this build, chosen by the `executor` field of a job's spec. */
-export const layer: Layer.Layer<Executors> = Layer.succeed(Executors, {
+export const executors: Executors["Type"] = {
   get: (kind) => all.find((e) => e.kind === kind),
   kinds: all.map((e) => e.kind)
-})
+}
+
+/** Every executor of this build, as a layer. */
+export const layer: Layer.Layer<Executors> = Layer.succeed(Executors, executors)

@@ -51,7 +51,10 @@ export const split = (args: ReadonlyArray<string>): Split => {
       break
     }
     cli.push(arg)
-    if (isRun && RUN_VALUE_FLAGS.has(arg) && i + 1 < before.length) cli.push(before[++i]!)
+    if (isRun && RUN_VALUE_FLAGS.has(arg)) {
+      if (i + 1 >= before.length) error = `Cannot parse arguments: ${arg} needs a value`
+      else cli.push(before[++i]!)
+    }
   }
   return { cli, command, json, home, error }
 }

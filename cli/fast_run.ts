@@ -6,7 +6,9 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as Adapters from "../adapters/mod.ts"
+import * as Executors from "../adapters/executors.ts"
+import * as JobStore from "../core/job_store.ts"
+import * as Submit from "../core/submit.ts"
 import * as Argv from "./argv.ts"
 import * as Invocation from "./invocation.ts"
 import * as Outcome from "./outcome.ts"
@@ -60,8 +62,8 @@ export const tryRun = (args: ReadonlyArray<string>, version: string): Promise<nu
   const flags = parseFlags(split.cli.slice(1))
   if (flags === undefined) return undefined
   const invocation = Invocation.make(split, version)
-  const program = submit(flags).pipe(
-    Effect.provide(Adapters.layer(invocation.home)),
+  const submitJob = Submit.make(JobStore.make(invocation.home), Executors.executors).submit
+  const program = submit(flags, submitJob).pipe(
     Effect.provideService(Invocation.Invocation, invocation),
     Effect.provide(Logger.replace(Logger.defaultLogger, Outcome.stderrLogger)),
     Logger.withMinimumLogLevel(LogLevel.Warning)

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as EnvFile from "../core/env_file.ts"
 import { InvalidInput } from "../core/errors.ts"
-import { Jobs } from "../core/jobs.ts"
+import type * as Submit from "../core/submit.ts"
 import { durationFlag } from "./_shared.ts"
 import { Invocation } from "./invocation.ts"
 import * as Render from "./render.ts"
@@ -64,10 +64,12 @@ const buildEnv = Effect.fn("jobs.run.env")(function* (
   return env
 })
 
-/** Submits the job of an invocation of `jobs run` and prints its short id (or, with --json, the job object). */
-export const submit = Effect.fn("jobs.run")(function* (flags: RunFlags) {
+/** Submits (with `submitJob`, the Jobs service's or the fast path's) the job of an invocation of `jobs run` and prints its short id (or, with --json, the job object). */
+export const submit = Effect.fn("jobs.run")(function* (
+  flags: RunFlags,
+  submitJob: ReturnType<typeof Submit.make>["submit"]
+) {
   const invocation = yield* Invocation
-  const jobs = yield* Jobs
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
   const graceSecs = yield* durationFlag("grace", flags.grace)
   const cwd = Path.resolve(
@@ -75,7 +77,7 @@ export const submit = Effect.fn("jobs.run")(function* (flags: RunFlags) {
     Option.getOrElse(flags.cwd, () => ".")
   )
   const env = yield* buildEnv(invocation.env, flags.env, flags.envFile, invocation.cwd)
-  const { job, existing } = yield* jobs.submit({
+  const { job, existing } = yield* submitJob({
     command: invocation.command,
     cwd,
     env,

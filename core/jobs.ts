@@ -2,49 +2,25 @@
 // The CLI, the dashboard and Effect apps all go through it.
 
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { type Event, EventLog, Follow } from "../events/mod.ts"
-import {
-  AmbiguousReference,
-  InvalidInput,
-  JobNotFound,
-  JobStateConflict,
-  type StartFailed,
-  type StorageError
-} from "./errors.ts"
+import { EventLog, Follow } from "../events/mod.ts"
+import { AmbiguousReference, InvalidInput, JobNotFound, JobStateConflict } from "./errors.ts"
 import { Executors } from "./executor.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
 import { JobStore, type Loaded } from "./job_store.ts"
-import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
+import * as Submit from "./submit.ts"
+import { DEFAULT_GRACE_SECS } from "./submit.ts"
 
-/** What a caller asks to run. */
-export interface SubmitInput {
-  /** The argv, run without a shell. */
-  readonly command: ReadonlyArray<string>
-  readonly cwd: string
-  /** The job's whole environment (values go to the 0600 env file only). */
-  readonly env: Readonly<Record<string, string>>
-  readonly name?: string | null | undefined
-  readonly timeoutSecs?: number | null | undefined
-  readonly graceSecs?: number | undefined
-  readonly key?: string | null | undefined
-  readonly retryOf?: string | null | undefined
-  readonly executor?: string | undefined
-}
-
-/** A submitted job, and whether it existed already (an idempotency key that was used before). */
-export interface Submission {
-  readonly job: JobState.JobObject
-  readonly existing: boolean
-}
+/** What a caller asks to run, and what submitting gives. */
+export type { Submission, SubmitInput } from "./submit.ts"
+export { DEFAULT_GRACE_SECS } from "./submit.ts"
 
 export interface ListOptions {
   /** Only jobs of this project; undefined for every project. */
@@ -54,9 +30,6 @@ export interface ListOptions {
   readonly limit?: number | undefined
 }
 
-/** The grace between TERM and KILL when nothing else is said. */
-export const DEFAULT_GRACE_SECS = 10
-
 const now = () => new Date().toISOString()
 const eventId = () => Ids.make()
 
@@ -64,55 +37,8 @@ const eventId = () => Ids.make()
 export const make = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
-  const reported = new Set<string>()
 
-  const executorFor = (kind: string) => {
-    const executor = executors.get(kind)
-    return executor === undefined
-      ? Effect.fail(
-          new InvalidInput({ message: `Cannot use executor "${kind}": this build knows ${executors.kinds.join(", ")}` })
-        )
-      : Effect.succeed(executor)
-  }
-
-  const warnSkipped = (loaded: Loaded) =>
-    loaded.skipped > 0 && !reported.has(loaded.state.id)
-      ? Effect.sync(() => reported.add(loaded.state.id)).pipe(
-          Effect.zipRight(
-            Effect.logWarning(`skipped ${loaded.skipped} undecodable line(s) in ${loaded.paths.eventsPath}`)
-          )
-        )
-      : Effect.void
-
-  const toObject = (loaded: Loaded) => JobState.toObject(loaded.state, loaded.paths)
-
-  /**
-   * Re-reads a job and settles what the log cannot know by itself: a running job whose supervisor is gone
-   * becomes interrupted, recorded once by whoever notices first.
-   */
-  const refresh = (id: string): Effect.Effect<Loaded> =>
-    Effect.gen(function* () {
-      const loaded = yield* store.read(id)
-      yield* warnSkipped(loaded)
-      if (loaded.state.status !== "running") return loaded
-      const executor = executors.get(loaded.state.spec?.executor ?? "local")
-      if (executor === undefined) return loaded
-      const liveness = yield* executor.liveness(loaded.state)
-      if (liveness === "alive") return loaded
-      if (liveness === "unknown") return { ...loaded, state: { ...loaded.state, status: "unknown" as const } }
-      // the supervisor may have written Exited between our read and the check: read again before judging
-      const again = yield* store.read(id)
-      if (again.state.status !== "running") return again
-      const started = again.state.started
-      const reason =
-        started !== null && started.bootId !== currentBootId()
-          ? "the host rebooted while the job ran"
-          : `the supervisor (pid ${started?.supervisorPid ?? "?"}) is gone without recording an exit`
-      yield* store
-        .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason })
-        .pipe(Effect.ignore)
-      return yield* store.read(id)
-    })
+  const { submit, refresh, executorFor, warnSkipped, toObject } = Submit.make(store, executors)
 
   const resolve = (reference: string) =>
     Effect.gen(function* () {
@@ -136,92 +62,6 @@ export const make = Effect.gen(function* () {
 
   /** The job a reference names, freshly settled. */
   const get = (reference: string) => Effect.flatMap(resolve(reference), refresh).pipe(Effect.map(toObject))
-
-  const validate = (input: SubmitInput) =>
-    Effect.gen(function* () {
-      if (input.command.length === 0 || input.command[0] === "") {
-        return yield* new InvalidInput({
-          message: "Cannot run job: the command is empty (usage: jobs run -- CMD [ARGS...])"
-        })
-      }
-      if (input.name !== undefined && input.name !== null) {
-        if (input.name.trim() === "" || /[\n\r\0]/.test(input.name) || input.name.length > 200) {
-          return yield* new InvalidInput({
-            message: `Cannot use name "${input.name}": a name is one line of 1 to 200 characters`
-          })
-        }
-      }
-      let isDir = false
-      try {
-        isDir = Fs.statSync(input.cwd).isDirectory()
-      } catch {
-        isDir = false
-      }
-      if (!isDir) return yield* new InvalidInput({ message: `Cannot run job in "${input.cwd}": not a directory` })
-      if (input.timeoutSecs !== undefined && input.timeoutSecs !== null && !(input.timeoutSecs > 0)) {
-        return yield* new InvalidInput({ message: `Cannot use timeout "${input.timeoutSecs}": it must be above zero` })
-      }
-    })
-
-  /** Waits (briefly) for the job that won a key to have its Submitted event; undefined if it never appears. */
-  const awaitSubmitted = (id: string) =>
-    Effect.gen(function* () {
-      for (let i = 0; i < 100; i++) {
-        const loaded = yield* store.read(id)
-        if (loaded.state.spec !== null) return loaded
-        yield* Effect.sleep("50 millis")
-      }
-      return undefined
-    })
-
-  const submit = (input: SubmitInput): Effect.Effect<Submission, InvalidInput | StorageError | StartFailed> =>
-    Effect.gen(function* () {
-      yield* validate(input)
-      yield* store.ensure
-      const kind = input.executor ?? "local"
-      const executor = yield* executorFor(kind)
-      const id = Ids.make()
-      const key = input.key ?? null
-      if (key !== null) {
-        for (let attempt = 0; ; attempt++) {
-          const owner = yield* store.claimKey(key, id)
-          if (owner === id) break
-          const existing = yield* awaitSubmitted(owner)
-          if (existing !== undefined) return { job: toObject(yield* refresh(owner)), existing: true }
-          // the key names a job that never came to be (its submitter died): free it and claim again
-          if (attempt > 0) {
-            return yield* new InvalidInput({ message: `Cannot claim key "${key}": it stays held by job "${owner}"` })
-          }
-          yield* store.releaseKey(key, owner)
-        }
-      }
-      const spec: Event.JobSpec = {
-        command: [...input.command],
-        name: input.name ?? null,
-        cwd: input.cwd,
-        project: Project.detect(input.cwd),
-        executor: kind,
-        worker: null,
-        timeoutSecs: input.timeoutSecs ?? null,
-        graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
-        key,
-        retryOf: input.retryOf ?? null
-      }
-      const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
-      const paths = yield* store
-        .create(submitted, input.env)
-        .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
-      yield* executor
-        .start({ id, spec, paths, layout: store.layout })
-        .pipe(
-          Effect.tapError((e) =>
-            store
-              .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
-              .pipe(Effect.ignore)
-          )
-        )
-      return { job: toObject(store.load(id)), existing: false }
-    })
 
   const list = (options: ListOptions = {}) =>
     Effect.gen(function* () {
@@ -407,18 +247,6 @@ export const make = Effect.gen(function* () {
 
   return { submit, get, resolve, refresh, list, summary, stop, wait, retry, remove, clean, events, output } as const
 })
-
-let bootId: string | undefined
-const currentBootId = (): string => {
-  if (bootId === undefined) {
-    try {
-      bootId = Fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
-    } catch {
-      bootId = Os.hostname()
-    }
-  }
-  return bootId
-}
 
 /** The byte offset where the last `lines` lines of a file start (reads backwards, a block at a time). */
 export const tailOffset = (path: string, lines: number): number => {

@@ -1,6 +1,8 @@
 // jobs run: start a command in the background and return at once.
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import { Jobs } from "../../core/jobs.ts"
 import * as RunSubmit from "../run_submit.ts"
 
 const options = {
@@ -33,7 +35,9 @@ const options = {
 }
 
 /** `jobs run [flags] -- CMD [ARGS...]` */
-export const command = Command.make("run", options, RunSubmit.submit).pipe(
+export const command = Command.make("run", options, (flags) =>
+  Effect.flatMap(Jobs, (jobs) => RunSubmit.submit(flags, jobs.submit))
+).pipe(
   Command.withDescription(
     "Start CMD in the background and print its short id. The command is the argv after --, run without a shell " +
       "(for a pipeline: jobs run -- sh -c '...')."
