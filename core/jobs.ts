@@ -132,11 +132,11 @@ export const make = Effect.gen(function* () {
       const paths = store.paths(id)
       const untilEnded = Effect.scoped(
         Effect.gen(function* () {
-          const ticks = yield* Follow.changes([paths.eventsPath])
+          const changed = yield* Follow.changes([paths.eventsPath])
           for (;;) {
             const loaded = yield* refresh(id)
             if (JobState.isTerminal(loaded.state.status)) return toObject(loaded)
-            yield* Follow.nextChange(ticks)
+            yield* changed.next
           }
         })
       )

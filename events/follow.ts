@@ -5,18 +5,36 @@ import { watch } from "chokidar"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Codec from "./codec.ts"
 import type * as Event from "./event.ts"
 
 /** How often a follower re-reads even without a change notification (a safety net, not the mechanism). */
-const SAFETY_POLL = "1 second"
+const SAFETY_POLL_MS = 1000
 
 /**
- * A queue that receives a value whenever one of `paths` changes, for the life of the scope. The watcher is ready
- * when this returns, so a write that happens after it is never missed.
+ * chokidar emits at most one change event per path every 50 ms and drops the rest, with no trailing event: a
+ * write just after a notified one would be seen only at the safety poll. So for that window after every
+ * notification the follower looks again every few milliseconds.
  */
-export const changes = (paths: ReadonlyArray<string>) =>
+const TRAILING_MS = 60
+const TRAILING_POLL_MS = 4
+
+/** Notifications that one of some paths changed. */
+export interface Changes {
+  /**
+   * Waits until something may have changed: a notification, the end of chokidar's throttle window after the
+   * last one, or the safety poll, whichever comes first.
+   */
+  readonly next: Effect.Effect<void>
+}
+
+/**
+ * Watches `paths` for the life of the scope. The watcher is ready when this returns, so a write that happens
+ * after it is never missed.
+ */
+export const changes = (paths: ReadonlyArray<string>): Effect.Effect<Changes, never, Scope.Scope> =>
   Effect.gen(function* () {
     const ticks = yield* Queue.sliding<void>(1)
     yield* Effect.acquireRelease(
@@ -28,12 +46,19 @@ export const changes = (paths: ReadonlyArray<string>) =>
       }),
       (watcher) => Effect.promise(() => watcher.close())
     )
-    return ticks
+    let lastTick = 0
+    const next = Effect.suspend(() => {
+      const sinceTick = Date.now() - lastTick
+      const wait = sinceTick < TRAILING_MS ? Math.min(TRAILING_POLL_MS, TRAILING_MS - sinceTick) : SAFETY_POLL_MS
+      return Queue.take(ticks).pipe(
+        Effect.timeoutOption(wait),
+        Effect.map((tick) => {
+          if (Option.isSome(tick)) lastTick = Date.now()
+        })
+      )
+    })
+    return { next }
   })
-
-/** Waits for the next change tick, or the safety poll, whichever comes first. */
-export const nextChange = (ticks: Queue.Queue<void>) =>
-  Queue.take(ticks).pipe(Effect.timeoutOption(SAFETY_POLL), Effect.asVoid)
 
 export interface FollowOptions {
   /** Byte offset to start from. */
@@ -73,7 +98,7 @@ const readAt = (path: string, buffer: Buffer, offset: number): number => {
 export const bytes = (path: string, options: FollowOptions = {}): Stream.Stream<Uint8Array> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
-      const ticks = yield* changes([path, ...(options.alsoWatch ?? [])])
+      const changed = yield* changes([path, ...(options.alsoWatch ?? [])])
       const buffer = Buffer.allocUnsafe(options.chunkSize ?? 64 * 1024)
       let offset = options.offset ?? 0
       let finishing = false
@@ -84,14 +109,14 @@ export const bytes = (path: string, options: FollowOptions = {}): Stream.Stream<
           return Effect.succeed(Uint8Array.prototype.slice.call(buffer, 0, n))
         }
         if (finishing) return Effect.fail(Option.none())
-        if (options.done === undefined) return Effect.zipRight(nextChange(ticks), pull)
+        if (options.done === undefined) return Effect.zipRight(changed.next, pull)
         return Effect.flatMap(options.done, (done) => {
           if (done) {
             // everything the job wrote is in the file before its end is logged: one more read drains it
             finishing = true
             return pull
           }
-          return Effect.zipRight(nextChange(ticks), pull)
+          return Effect.zipRight(changed.next, pull)
         })
       })
       return Stream.repeatEffectOption(pull)
