@@ -12,6 +12,7 @@ import { EventLog, Follow } from "../events/mod.ts"
 import { AmbiguousReference, InvalidInput, JobNotFound, JobStateConflict } from "./errors.ts"
 import { Executors } from "./executor.ts"
 import * as Ids from "./ids.ts"
+import * as JobIndex from "./job_index.ts"
 import * as JobState from "./job_state.ts"
 import { JobStore, type Loaded } from "./job_store.ts"
 import * as Reference from "./reference.ts"
@@ -38,12 +39,15 @@ export const make = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
 
-  const { submit, refresh, executorFor, warnSkipped, toObject } = Submit.make(store, executors)
+  const { submit, refresh, executorFor, toObject } = Submit.make(store, executors)
 
   const resolve = (reference: string) =>
     Effect.gen(function* () {
       const ids = yield* store.ids
-      const resolution = Reference.resolve(reference, ids, () => ids.map((id) => ({ id, name: store.nameOf(id) })))
+      const resolution = Reference.resolve(reference, ids, () => {
+        const index = JobIndex.load(store.layout)
+        return ids.map((id) => ({ id, name: index.get(id)?.name ?? store.nameOf(id) }))
+      })
       switch (resolution._tag) {
         case "Found":
           return resolution.id
@@ -63,30 +67,65 @@ export const make = Effect.gen(function* () {
   /** The job a reference names, freshly settled. */
   const get = (reference: string) => Effect.flatMap(resolve(reference), refresh).pipe(Effect.map(toObject))
 
+  /**
+   * The state of every job, newest first, settled: ended jobs come from the index when it knows them (their logs
+   * no longer change), the others from their logs, and newly ended ones are added to the index.
+   */
+  const scan = () => {
+    const index = JobIndex.load(store.layout)
+    const added: Array<readonly [string, JobIndex.Entry]> = []
+    /** What the index knows of an ended job (cheap), or undefined. */
+    const known = (id: string) => index.get(id)
+    /** Reads a job from its log, and indexes it if it has ended. */
+    const settle = (id: string) =>
+      Effect.map(refresh(id), (loaded) => {
+        const ended = JobIndex.entryOf(loaded.state)
+        if (ended !== undefined) added.push([id, ended])
+        return loaded
+      })
+    const flush = Effect.sync(() => JobIndex.append(store.layout, added))
+    return { known, settle, flush }
+  }
+
   const list = (options: ListOptions = {}) =>
     Effect.gen(function* () {
       const ids = yield* store.ids
       const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Number.POSITIVE_INFINITY
+      const filtered = options.project !== undefined || options.statuses !== undefined
+      const index = filtered ? scan() : undefined
       const out: Array<JobState.JobObject> = []
-      for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {
-        let loaded = store.load(ids[i]!)
-        if (options.project !== undefined && loaded.state.spec?.project !== options.project) continue
-        if (loaded.state.status === "running") loaded = yield* refresh(ids[i]!)
-        else yield* warnSkipped(loaded)
+      let more = false
+      for (let i = ids.length - 1; i >= 0; i--) {
+        const id = ids[i]!
+        let loaded: Loaded | undefined
+        if (index !== undefined) {
+          const known = index.known(id)
+          if (known === undefined) loaded = yield* index.settle(id)
+          const project = known?.project ?? loaded?.state.spec?.project ?? null
+          const status = known?.status ?? loaded!.state.status
+          if (options.project !== undefined && project !== options.project) continue
+          if (options.statuses !== undefined && !options.statuses.includes(status)) continue
+        }
+        if (out.length >= limit) {
+          more = true
+          break
+        }
+        loaded ??= yield* refresh(id)
         if (options.statuses !== undefined && !options.statuses.includes(loaded.state.status)) continue
         out.push(toObject(loaded))
       }
-      return out
+      if (index !== undefined) yield* index.flush
+      return { jobs: out, more }
     })
 
   const summary = Effect.gen(function* () {
     const ids = yield* store.ids
     const counts = Object.fromEntries(JobState.STATUSES.map((s) => [s, 0])) as Record<JobState.Status, number>
+    const index = scan()
     for (const id of ids) {
-      let loaded = store.load(id)
-      if (loaded.state.status === "running") loaded = yield* refresh(id)
-      counts[loaded.state.status]++
+      counts[index.known(id)?.status ?? (yield* index.settle(id)).state.status]++
     }
+    yield* index.flush
     return { home: store.home, total: ids.length, counts }
   })
 

@@ -8,6 +8,9 @@ import { projectScope, statusFlag } from "../_shared.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
 
+/** How many jobs a plain `jobs list` shows: the newest ones, so it stays instant at 100,000 jobs. */
+const DEFAULT_LIMIT = 50
+
 const options = {
   all: Options.boolean("all").pipe(Options.withAlias("a"), Options.withDescription("Jobs of every project")),
   status: Options.text("status").pipe(
@@ -15,7 +18,7 @@ const options = {
     Options.optional
   ),
   limit: Options.integer("limit").pipe(
-    Options.withDescription("At most N jobs, newest first (0: all)"),
+    Options.withDescription(`At most N jobs, newest first (default ${DEFAULT_LIMIT}; 0: all)`),
     Options.optional
   )
 }
@@ -28,11 +31,9 @@ const handler = Effect.fn("jobs.list")(function* (opts: {
   const invocation = yield* Invocation
   const jobs = yield* Jobs
   const statuses = yield* statusFlag(opts.status)
-  const list = yield* jobs.list({
-    project: projectScope(opts.all, invocation.cwd),
-    statuses,
-    limit: Option.getOrElse(opts.limit, () => 0)
-  })
+  const limit = Option.getOrElse(opts.limit, () => DEFAULT_LIMIT)
+  const { jobs: list, more } = yield* jobs.list({ project: projectScope(opts.all, invocation.cwd), statuses, limit })
+  if (more) yield* Render.note(`jobs: showing the newest ${limit}; --limit N for more, --limit 0 for all`)
   if (invocation.json) return yield* Render.json(list)
   if (list.length === 0) {
     return yield* Render.note(opts.all ? "no jobs" : "no jobs in this project (jobs list --all shows every project)")
