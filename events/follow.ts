@@ -52,9 +52,11 @@ export const changes = (paths: ReadonlyArray<string>): Effect.Effect<Changes, ne
       const wait = sinceTick < TRAILING_MS ? Math.min(TRAILING_POLL_MS, TRAILING_MS - sinceTick) : SAFETY_POLL_MS
       return Queue.take(ticks).pipe(
         Effect.timeoutOption(wait),
-        Effect.map((tick) => {
-          if (Option.isSome(tick)) lastTick = Date.now()
-        })
+        Effect.flatMap((tick) =>
+          Effect.sync(() => {
+            if (Option.isSome(tick)) lastTick = Date.now()
+          })
+        )
       )
     })
     return { next }
