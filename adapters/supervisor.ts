@@ -2,6 +2,7 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { makeDirs } from "../core/job_store.ts"
 import text from "./supervisor.sh?raw"
 
 /** The script's text. */
@@ -20,7 +21,7 @@ export const fileName = `supervisor-${version}.sh`
 export const install = (binDir: string): string => {
   const path = Path.join(binDir, fileName)
   if (Fs.existsSync(path)) return path
-  Fs.mkdirSync(binDir, { recursive: true, mode: 0o700 })
+  makeDirs(binDir)
   const tmp = `${path}.${process.pid}.tmp`
   Fs.writeFileSync(tmp, text, { mode: 0o600 })
   Fs.renameSync(tmp, path)

@@ -36,7 +36,11 @@ export class StorageError extends Data.TaggedError("StorageError")<{
           ? "no space left on device"
           : cause?.code === "ENOTDIR" || cause?.code === "EEXIST"
             ? "not a directory"
-            : (cause?.code ?? (cause instanceof Error ? cause.message : String(this.cause)))
+            : cause?.code === "ENOENT"
+              ? "no such file or directory"
+              : cause?.code === "EROFS"
+                ? "read-only file system"
+                : (cause?.code ?? (cause instanceof Error ? cause.message : String(this.cause)))
     return `Cannot ${this.action} "${this.path}": ${why}`
   }
 }

@@ -5,6 +5,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type * as Home from "./home.ts"
 import * as JobState from "./job_state.ts"
+import { makeDirs } from "./job_store.ts"
 
 /** What the index knows of an ended job. */
 export interface Entry {
@@ -103,7 +104,7 @@ export const append = (layout: Home.Layout, jobs: ReadonlyArray<readonly [string
     text += `J\t${id}\t${entry.status}\t${key}\t${JSON.stringify(entry.name)}\n`
   }
   try {
-    if (!Fs.existsSync(layout.cache)) Fs.mkdirSync(layout.cache, { recursive: true, mode: 0o700 })
+    makeDirs(layout.cache)
     const path = file(layout)
     const fd = Fs.openSync(path, Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_CREAT, 0o600)
     try {

@@ -27,6 +27,19 @@ const attempt = <A>(action: string, path: string, f: () => A): Effect.Effect<A, 
 const keyFile = (layout: Home.Layout, key: string): string =>
   Path.join(layout.keys, Crypto.createHash("sha256").update(key).digest("hex").slice(0, 32))
 
+/**
+ * Creates a directory and its missing parents, 0700. Not `mkdirSync({ recursive: true })`: under /proc the kernel
+ * answers ENOENT for a parent that exists, and Node's recursive mkdir then loops forever.
+ */
+export const makeDirs = (dir: string): void => {
+  const missing: Array<string> = []
+  for (let d = Path.resolve(dir); !Fs.existsSync(d); d = Path.dirname(d)) {
+    missing.push(d)
+    if (Path.dirname(d) === d) break
+  }
+  for (const d of missing.reverse()) Fs.mkdirSync(d, { mode: 0o700 })
+}
+
 /** Builds the store of one home. */
 export const make = (home: string) => {
   const layout = Home.layout(home)
@@ -35,7 +48,7 @@ export const make = (home: string) => {
   /** Creates the home (0700) and its folders if missing. Called before the first write, never by readers. */
   const ensure = attempt("create home", home, () => {
     for (const dir of [layout.home, layout.jobs, layout.keys]) {
-      if (!Fs.existsSync(dir)) Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      makeDirs(dir)
     }
     Fs.accessSync(layout.jobs, Fs.constants.W_OK)
   })

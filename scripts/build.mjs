@@ -60,7 +60,8 @@ if (process.argv.includes("--schema")) {
   const bin = Path.join(dist, "jobs.cjs")
   await Promise.all([
     bundle("cli/bin.ts", bin, {
-      banner: { js: "#!/usr/bin/env node" },
+      // `--` keeps Node 20 from taking our `--env-file` flag for its own (it reads it anywhere in argv)
+      banner: { js: "#!/usr/bin/env -S node --" },
       define: { JOBS_VERSION: JSON.stringify(pkg.version) }
     }),
     bundle("cli/fast_run.ts", Path.join(dist, "run.cjs")),

@@ -4,7 +4,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
-/** The built bin. `npm test` builds it first. */
+/** The built bin. `npm test` builds it first. It is run as its shebang does: `node -- BIN` (see scripts/build.mjs). */
 export const BIN = Path.resolve(import.meta.dirname, "../../dist/jobs.cjs")
 
 export interface Result {
@@ -33,20 +33,24 @@ const childEnv = (options: RunOptions): NodeJS.ProcessEnv => {
 
 /** Runs `jobs ARGS...` to completion (synchronously) and returns its exit code and output. */
 export const jobs = (args: ReadonlyArray<string>, options: RunOptions = {}): Result => {
-  const r = ChildProcess.spawnSync(process.execPath, [BIN, ...args], {
+  const r = ChildProcess.spawnSync(process.execPath, ["--", BIN, ...args], {
     cwd: options.cwd ?? Os.tmpdir(),
     env: childEnv(options),
     input: options.input ?? "",
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024
   })
-  return { code: r.status ?? 128 + (r.signal === null ? 0 : Os.constants.signals[r.signal]), stdout: r.stdout, stderr: r.stderr }
+  return {
+    code: r.status ?? 128 + (r.signal === null ? 0 : Os.constants.signals[r.signal]),
+    stdout: r.stdout,
+    stderr: r.stderr
+  }
 }
 
 /** Runs `jobs ARGS...` asynchronously (for many at once). */
 export const jobsAsync = (args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Result> =>
   new Promise((resolve) => {
-    const child = ChildProcess.spawn(process.execPath, [BIN, ...args], {
+    const child = ChildProcess.spawn(process.execPath, ["--", BIN, ...args], {
       cwd: options.cwd ?? Os.tmpdir(),
       env: childEnv(options),
       stdio: ["ignore", "pipe", "pipe"]

@@ -1,9 +1,10 @@
 // The JSONL codec and the checked-in JSON Schema: lines round-trip, bad lines are skipped, the schema never drifts.
-import { describe, expect, it } from "@effect/vitest"
+
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Codec, JsonSchema } from "../../events/mod.ts"
+import { describe, expect, it } from "@effect/vitest"
 import type { Event } from "../../events/mod.ts"
+import { Codec, JsonSchema } from "../../events/mod.ts"
 
 const exited: Event.Event = {
   type: "Exited",

@@ -1,7 +1,7 @@
 // The fold, given/when/then: a sequence of events gives a state; nonsense events are ignored, never thrown.
 import { describe, expect, it } from "@effect/vitest"
-import type { Event } from "../../events/mod.ts"
 import * as JobState from "../../core/job_state.ts"
+import type { Event } from "../../events/mod.ts"
 
 const job = "01JAAAAAAAAAAAAAAAAAAAAAAA"
 let n = 0

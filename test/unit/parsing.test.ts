@@ -1,10 +1,10 @@
 // Pure parsing: durations, references, the env file, the command line split, ids.
 import { describe, expect, it } from "@effect/vitest"
+import * as Argv from "../../cli/argv.ts"
 import * as Duration from "../../core/duration.ts"
 import * as EnvFile from "../../core/env_file.ts"
 import * as Ids from "../../core/ids.ts"
 import * as Reference from "../../core/reference.ts"
-import * as Argv from "../../cli/argv.ts"
 
 describe("Duration", () => {
   it("parses what people type", () => {
@@ -17,7 +17,8 @@ describe("Duration", () => {
     expect(Duration.parseSeconds("1.5s")).toBe(1.5)
   })
   it("refuses what it cannot read", () => {
-    for (const bad of ["", "5x", "s", "1h 30m", "-1s", "1h30", "abc"]) expect(Duration.parseSeconds(bad)).toBe(undefined)
+    for (const bad of ["", "5x", "s", "1h 30m", "-1s", "1h30", "abc"])
+      expect(Duration.parseSeconds(bad)).toBe(undefined)
   })
 })
 
@@ -33,8 +34,8 @@ describe("Ids", () => {
 })
 
 describe("Reference", () => {
-  const ids = ["01JAAAAAAAAAAAAAAAAAABCDEFGH", "01JAAAAAAAAAAAAAAAAAABCDXYZW", "01JBBBBBBBBBBBBBBBBBBB123456"].map((s) =>
-    s.slice(0, 26)
+  const ids = ["01JAAAAAAAAAAAAAAAAAABCDEFGH", "01JAAAAAAAAAAAAAAAAAABCDXYZW", "01JBBBBBBBBBBBBBBBBBBB123456"].map(
+    (s) => s.slice(0, 26)
   )
   const names = () => [
     { id: ids[0]!, name: "train" },
@@ -60,14 +61,18 @@ describe("Reference", () => {
 
 describe("EnvFile", () => {
   it("round-trips any value through the sh-sourceable format", () => {
-    const env = { A: "plain", B: "it's \"quoted\" $HOME `x` \\n", C: "multi\nline", D: "ü 日本 🎉", E: "" }
+    const env = { A: "plain", B: 'it\'s "quoted" $HOME `x` \\n', C: "multi\nline", D: "ü 日本 🎉", E: "" }
     expect(EnvFile.parse(EnvFile.render(env))).toEqual(env)
   })
   it("leaves out names a shell cannot export", () => {
     expect(EnvFile.render({ "BASH_FUNC_x%%": "() {}", OK: "1" })).toBe("export OK='1'\n")
   })
   it("reads dotenv files", () => {
-    expect(EnvFile.parseDotenv("# c\nA=1\nexport B='two words'\nC=\"x\\ny\"\n\n")).toEqual({ A: "1", B: "two words", C: "x\ny" })
+    expect(EnvFile.parseDotenv("# c\nA=1\nexport B='two words'\nC=\"x\\ny\"\n\n")).toEqual({
+      A: "1",
+      B: "two words",
+      C: "x\ny"
+    })
     expect(EnvFile.parseDotenv("A=1\nnot a line\n")).toBe("line 2 is not NAME=value")
   })
 })
