@@ -1,6 +1,7 @@
 // The local executor: the supervisor as a detached process on this machine (its own session, stdio closed).
 
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Effect from "effect/Effect"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
@@ -28,12 +29,46 @@ const requestStop = (state: JobState.JobState): Effect.Effect<void> =>
     }
   })
 
+const groupAlive = (pgid: number): boolean => {
+  for (const entry of Fs.readdirSync("/proc")) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid <= 0) continue
+    const s = Proc.stat(pid)
+    if (s !== undefined && s.pgrp === pgid && s.state !== "Z" && s.state !== "X") return true
+  }
+  return false
+}
+
+const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    const started = state.started
+    // only the very process that was started (pid + start time + boot), never a pid the kernel has handed on
+    if (started === null || !Proc.isAlive(started.pid, started.startTime, started.bootId)) return false
+    const send = (sig: string) => {
+      try {
+        process.kill(-started.pgid, sig as NodeJS.Signals)
+      } catch {
+        // the group is gone
+      }
+    }
+    send(signal)
+    const deadline = Date.now() + graceSecs * 1000
+    while (Date.now() < deadline && groupAlive(started.pgid)) yield* Effect.sleep("100 millis")
+    if (groupAlive(started.pgid)) send("SIGKILL")
+    return true
+  })
+
+const failed = (launch: Executor.Launch, cause: unknown) =>
+  new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
+
+/** Spawns the supervisor detached and resolves once it runs (or fails to), without waiting for the job. */
 const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
-  Effect.try({
-    try: () => {
+  Effect.async<void, StartFailed>((resume) => {
+    let child: ChildProcess.ChildProcess
+    try {
       const script = Supervisor.install(launch.layout.bin)
       const { spec } = launch
-      const child = ChildProcess.spawn(
+      child = ChildProcess.spawn(
         "/bin/sh",
         [
           script,
@@ -52,12 +87,16 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
           env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", LC_ALL: "C" }
         }
       )
-      child.on("error", () => {})
+    } catch (cause) {
+      return resume(Effect.fail(failed(launch, cause)))
+    }
+    // a missing /bin/sh is reported asynchronously: wait for one of the two outcomes
+    child.once("error", (cause) => resume(Effect.fail(failed(launch, cause))))
+    child.once("spawn", () => {
       child.unref()
-      if (child.pid === undefined) throw new Error("the supervisor could not be spawned")
-    },
-    catch: (cause) => new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
+      resume(Effect.void)
+    })
   })
 
 /** The local executor. */
-export const executor: Executor.Executor = { kind: "local", start, liveness, requestStop }
+export const executor: Executor.Executor = { kind: "local", start, liveness, requestStop, stopOrphans }

@@ -26,6 +26,11 @@ export interface Executor {
   readonly liveness: (state: JobState.JobState) => Effect.Effect<Liveness>
   /** Asks the supervisor to stop the job (it reads the stop request in the job's folder). */
   readonly requestStop: (state: JobState.JobState) => Effect.Effect<void>
+  /**
+   * For a job whose supervisor is gone (interrupted): sends `signal` to the command's process group if the command
+   * still runs, then KILL after the grace, and says whether there was anything to stop.
+   */
+  readonly stopOrphans: (state: JobState.JobState, signal: string, graceSecs: number) => Effect.Effect<boolean>
 }
 
 /** The executors this program knows, by kind; the choice is made from the job spec, here and nowhere else. */

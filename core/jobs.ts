@@ -137,13 +137,18 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const id = yield* resolve(reference)
       const loaded = yield* refresh(id)
-      if (JobState.isTerminal(loaded.state.status)) return { job: toObject(loaded), alreadyEnded: true }
       const signal = JobState.signalName(options.signal ?? "TERM")
       if (signal === undefined) {
         return yield* new InvalidInput({ message: `Cannot send signal "${options.signal}": unknown signal` })
       }
       const graceSecs = options.graceSecs ?? loaded.state.spec?.graceSecs ?? DEFAULT_GRACE_SECS
       const executor = yield* executorFor(loaded.state.spec?.executor ?? "local")
+      if (JobState.isTerminal(loaded.state.status)) {
+        // an interrupted job lost its supervisor, not necessarily its command: stop what is left of it
+        const orphans =
+          loaded.state.status === "interrupted" ? yield* executor.stopOrphans(loaded.state, signal, graceSecs) : false
+        return { job: toObject(loaded), alreadyEnded: !orphans }
+      }
       if (!loaded.state.stopRequested) {
         // the event first: a supervisor that sees the request before starting records Exited after it
         yield* store.append(id, { type: "StopRequested", v: 1, id: eventId(), job: id, at: now(), signal, graceSecs })

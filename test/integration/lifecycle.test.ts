@@ -154,6 +154,13 @@ describe("liveness", () => {
       // a second look does not record it again
       expect(status(home, id).status).toBe("interrupted")
       expect(readEvents(home, id).filter((e) => e.type === "Interrupted")).toHaveLength(1)
+      // the command outlived its supervisor: stop still ends what is left of the job
+      expect(groupMembers(s.pgid).length).toBeGreaterThan(0)
+      const stop = jobs(["stop", id, "--grace", "1s"], { home })
+      expect(stop.code).toBe(0)
+      expect(stop.stdout).not.toMatch(/already ended/)
+      await groupGone(s.pgid)
+      expect(jobs(["stop", id], { home }).stdout).toMatch(/already ended/)
     } finally {
       // the orphaned command keeps running (no daemon, by design): the test ends it
       try {
