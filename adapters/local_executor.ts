@@ -1,7 +1,6 @@
 // The local executor: the supervisor as a detached process on this machine (its own session, stdio closed).
 
 import * as ChildProcess from "node:child_process"
-import * as Fs from "node:fs"
 import * as Effect from "effect/Effect"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
@@ -29,15 +28,7 @@ const requestStop = (state: JobState.JobState): Effect.Effect<void> =>
     }
   })
 
-const groupAlive = (pgid: number): boolean => {
-  for (const entry of Fs.readdirSync("/proc")) {
-    const pid = Number(entry)
-    if (!Number.isInteger(pid) || pid <= 0) continue
-    const s = Proc.stat(pid)
-    if (s !== undefined && s.pgrp === pgid && s.state !== "Z" && s.state !== "X") return true
-  }
-  return false
-}
+const groupAlive = (pgid: number): boolean => Proc.groupMembers(pgid).length > 0
 
 const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
   Effect.gen(function* () {

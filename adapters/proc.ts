@@ -39,3 +39,15 @@ export const isAlive = (pid: number, startTime: number, bootIdOfStart: string): 
   const s = stat(pid)
   return s !== undefined && s.startTime === startTime && s.state !== "Z" && s.state !== "X"
 }
+
+/** The pids of the live (non-zombie) members of a process group. */
+export const groupMembers = (pgid: number): Array<number> => {
+  const members: Array<number> = []
+  for (const entry of Fs.readdirSync("/proc")) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid <= 0) continue
+    const s = stat(pid)
+    if (s !== undefined && s.pgrp === pgid && s.state !== "Z" && s.state !== "X") members.push(pid)
+  }
+  return members
+}

@@ -52,7 +52,10 @@ interface Stat {
   readonly startTime: number
 }
 
-/** Fields 3, 5 and 22 of /proc/PID/stat, or undefined when there is no such process. */
+/**
+ * Fields 3, 5 and 22 of /proc/PID/stat, or undefined when there is no such process. Written again here rather than
+ * imported from adapters/proc.ts on purpose: the tests check the product's process handling with a reader of their own.
+ */
 export const procStat = (pid: number): Stat | undefined => {
   let text: string
   try {
