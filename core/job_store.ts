@@ -6,7 +6,7 @@ import * as Path from "node:path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type Event, EventLog } from "../events/mod.ts"
+import { Codec, type Event, EventLog } from "../events/mod.ts"
 import * as EnvFile from "./env_file.ts"
 import { StorageError } from "./errors.ts"
 import * as Home from "./home.ts"
@@ -82,8 +82,8 @@ export const make = (home: string) => {
         const buffer = Buffer.allocUnsafe(16 * 1024)
         const n = Fs.readSync(fd, buffer, 0, buffer.length, 0)
         const firstLine = buffer.subarray(0, n).toString("utf8").split("\n", 1)[0]!
-        const name = /"name":("(?:[^"\\]|\\.)*")/.exec(firstLine)?.[1]
-        return name === undefined ? null : (JSON.parse(name) as string)
+        const submitted = Codec.decodeLine(firstLine)
+        return submitted?.type === "Submitted" ? submitted.spec.name : null
       } finally {
         Fs.closeSync(fd)
       }
