@@ -2,8 +2,9 @@
 import * as Layer from "effect/Layer"
 import { Executors } from "../core/executor.ts"
 import * as LocalExecutor from "./local_executor.ts"
+import * as TmuxExecutor from "./tmux_executor.ts"
 
-const all = [LocalExecutor.executor]
+const all = [LocalExecutor.executor, TmuxExecutor.executor]
 
 /** Every executor of this build, chosen by the `executor` field of a job's spec. */
 export const executors: Executors["Type"] = {

@@ -8,7 +8,7 @@ import type * as JobState from "../core/job_state.ts"
 import * as Proc from "./proc.ts"
 import * as Supervisor from "./supervisor.ts"
 
-const liveness = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
+export const liveness = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
   Effect.sync(() => {
     const started = state.started
     if (started === null) return "alive"
@@ -28,9 +28,9 @@ const requestStop = (state: JobState.JobState): Effect.Effect<void> =>
     }
   })
 
-const groupAlive = (pgid: number): boolean => Proc.groupMembers(pgid).length > 0
+export const groupAlive = (pgid: number): boolean => Proc.groupMembers(pgid).length > 0
 
-const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
+export const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
   Effect.gen(function* () {
     const started = state.started
     // only the very process that was started (pid + start time + boot), never a pid the kernel has handed on
@@ -90,4 +90,11 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
   })
 
 /** The local executor. */
-export const executor: Executor.Executor = { kind: "local", start, liveness, requestStop, stopOrphans }
+export const executor: Executor.Executor = {
+  kind: "local",
+  start,
+  liveness,
+  requestStop,
+  stopOrphans,
+  release: () => Effect.void
+}

@@ -4,14 +4,28 @@
 # Started and Exited events itself, forwards stop requests to the whole group (signal, grace, then KILL) and
 # enforces the timeout.
 #
-# usage: supervisor.sh JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
+# usage: supervisor.sh [--tmux] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
+#    or: supervisor.sh [--tmux] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
 #   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports.
 #   Signals: TERM/INT/HUP stop the job with the request in JOB_DIR/stop ("SIGNAL GRACE"), else TERM and GRACE.
+#   --tmux: run as the process of a tmux pane. The command becomes the terminal's foreground process group (so
+#   Ctrl+C reaches it), the pane is captured to output.log, and a done screen waits for a key at the end. The
+#   shell is blocked in `fg` meanwhile and cannot run traps: stop requests are carried out by whoever makes them
+#   (`jobs stop` signals the group itself), and the timeout by the watcher.
 # Variables start with _j so that nothing from a job's environment can collide with them.
 
+_jtmux=
+if [ "$1" = "--tmux" ]; then
+  _jtmux=1
+  shift
+fi
 _jd=$1 _jid=$2 _jtimeout=$3 _jgrace=$4 _jcwd=$5
 shift 5
 [ "$1" = "--" ] && shift
+# without a command here, JOB_DIR/argv sets it (and _jcwd): a tmux command line must carry no user text
+if [ "$#" -eq 0 ] && [ -f "$_jd/argv" ]; then
+  . "$_jd/argv"
+fi
 _jev=$_jd/events.jsonl
 _jout=$_jd/output.log
 _jpid=
@@ -92,8 +106,12 @@ _jon_timeout() {
   _jstop TERM
 }
 
-trap _jon_stop TERM INT HUP
-trap _jon_timeout USR1
+if [ -n "$_jtmux" ]; then
+  trap _jon_stop TERM
+else
+  trap _jon_stop TERM INT HUP
+  trap _jon_timeout USR1
+fi
 
 read -r _jboot </proc/sys/kernel/random/boot_id 2>/dev/null || _jboot=unknown
 _jhost=$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9._-')
@@ -110,9 +128,17 @@ if ! cd "$_jcwd" 2>/dev/null; then
   exit 1
 fi
 
+if [ -n "$_jtmux" ]; then
+  # the pane is the job's terminal: capture it (not a tee, which would make stdout a pipe)
+  _jq=$(printf '%s' "$_jout" | sed "s/'/'\\\\''/g")
+  tmux pipe-pane -t "$TMUX_PANE" "exec cat >> '$_jq'" 2>/dev/null
+  # job control gives the command its own process group, and `fg` below makes it the terminal's foreground
+  set -m
+  env -i sh -c '. "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 && export TERM TMUX TMUX_PANE && shift 3 && exec "$@"' \
+    "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$@" &
 # setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
 # command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
-if command -v setsid >/dev/null 2>&1; then
+elif command -v setsid >/dev/null 2>&1; then
   setsid env -i sh -c '. "$0" && exec "$@"' "$_jd/env" "$@" </dev/null >>"$_jout" 2>&1 &
 else
   perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' env -i sh -c '. "$0" && exec "$@"' "$_jd/env" "$@" \
@@ -133,22 +159,46 @@ if [ "$_jtimeout" -gt 0 ] 2>/dev/null; then
     trap 'kill "$_jsl" 2>/dev/null; exit 0' TERM
     sleep "$_jtimeout" &
     _jsl=$!
-    wait "$_jsl" && kill -s USR1 $$ 2>/dev/null
+    wait "$_jsl" || exit 0
+    if [ -n "$_jtmux" ]; then
+      # the main shell is blocked in fg: the watcher stops the job itself, and says so for the main shell
+      : >"$_jd/timedout"
+      _jemit TimedOut timedout ",\"timeoutSecs\":$_jtimeout"
+      _jstop TERM
+      wait "$_jkiller"
+    else
+      kill -s USR1 $$ 2>/dev/null
+    fi
   ) &
   _jwatch=$!
 fi
 
-# wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit
-while :; do
-  _jtrapped=
-  wait "$_jpid"
+if [ -n "$_jtmux" ]; then
+  fg %1 >/dev/null
   _jrc=$?
-  [ -z "$_jtrapped" ] && break
-done
-
-[ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null
-# after a stop, Exited means the whole group is gone: wait for the killer to see to it
-[ -n "$_jkiller" ] && wait "$_jkiller"
+  if [ -f "$_jd/timedout" ]; then
+    wait "$_jwatch"
+  else
+    [ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null
+  fi
+  # after a stop, Exited means the whole group is gone (`jobs stop` sends KILL after the grace)
+  _ji=0
+  while [ -f "$_jd/stop" ] && [ "$_ji" -lt $(((_jgrace + 5) * 5)) ] && _jgroup_alive; do
+    sleep 0.2
+    _ji=$((_ji + 1))
+  done
+else
+  # wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit
+  while :; do
+    _jtrapped=
+    wait "$_jpid"
+    _jrc=$?
+    [ -z "$_jtrapped" ] && break
+  done
+  [ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null
+  # after a stop, Exited means the whole group is gone: wait for the killer to see to it
+  [ -n "$_jkiller" ] && wait "$_jkiller"
+fi
 
 if [ "$_jrc" -gt 128 ] && [ "$_jrc" -le 192 ]; then
   _jname=$(kill -l "$((_jrc - 128))" 2>/dev/null)
@@ -158,5 +208,16 @@ if [ "$_jrc" -gt 128 ] && [ "$_jrc" -le 192 ]; then
   esac
 else
   _jemit Exited exited ",\"code\":$_jrc,\"signal\":null"
+fi
+if [ -n "$_jtmux" ]; then
+  tmux pipe-pane -t "$TMUX_PANE" 2>/dev/null
+  case $_jrc in
+    0) _jdone="exit 0" ;;
+    *) _jdone="exit $_jrc" ;;
+  esac
+  printf '\n--- Job done [%s]. Press any key to detach. ---\n' "$_jdone"
+  stty raw -echo 2>/dev/null
+  dd bs=1 count=1 >/dev/null 2>&1
+  stty -raw echo 2>/dev/null
 fi
 exit 0

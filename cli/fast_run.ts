@@ -30,8 +30,13 @@ const SINGLE: Record<string, Single> = {
 export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | undefined => {
   const single: Partial<Record<Single, string>> = {}
   const env: Array<string> = []
+  let tmux = false
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!
+    if (token === "--tmux" && !tmux) {
+      tmux = true
+      continue
+    }
     const eq = token.startsWith("--") ? token.indexOf("=") : -1
     const flag = eq < 0 ? token : token.slice(0, eq)
     const value = eq < 0 ? tokens[++i] : token.slice(eq + 1)
@@ -51,7 +56,10 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     envFile: opt("envFile"),
     timeout: opt("timeout"),
     grace: opt("grace"),
-    key: opt("key")
+    key: opt("key"),
+    tmux,
+    // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
+    attach: false
   }
 }
 

@@ -9,6 +9,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as AdaptersMod from "../adapters/mod.ts"
 import * as Argv from "./argv.ts"
+import * as Attach from "./commands/attach.ts"
 import * as Clean from "./commands/clean.ts"
 import * as Events from "./commands/events.ts"
 import * as List from "./commands/list.ts"
@@ -38,7 +39,8 @@ const root = Command.make("jobs").pipe(
     Wait.command,
     Retry.command,
     Rm.command,
-    Clean.command
+    Clean.command,
+    Attach.command
   ])
 )
 

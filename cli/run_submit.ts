@@ -20,6 +20,8 @@ export interface RunFlags {
   readonly timeout: Option.Option<string>
   readonly grace: Option.Option<string>
   readonly key: Option.Option<string>
+  readonly tmux: boolean
+  readonly attach: boolean
 }
 
 const buildEnv = Effect.fn("jobs.run.env")(function* (
@@ -70,6 +72,9 @@ export const submit = Effect.fn("jobs.run")(function* (
   submitJob: ReturnType<typeof Submit.make>["submit"]
 ) {
   const invocation = yield* Invocation
+  if (flags.attach && !flags.tmux) {
+    return yield* new InvalidInput({ message: "Cannot attach to a job without a terminal: --attach needs --tmux" })
+  }
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
   const graceSecs = yield* durationFlag("grace", flags.grace)
   const cwd = Path.resolve(
@@ -84,11 +89,13 @@ export const submit = Effect.fn("jobs.run")(function* (
     name: Option.getOrNull(flags.name),
     timeoutSecs,
     graceSecs,
-    key: Option.getOrNull(flags.key)
+    key: Option.getOrNull(flags.key),
+    executor: flags.tmux ? "tmux" : "local"
   })
   if (existing) {
     yield* Render.note(`jobs: key "${job.key}" already names job ${job.shortId} (${job.status}); not started again`)
   }
   if (invocation.json) yield* Render.json({ ...job, existing })
   else yield* Render.line(job.shortId)
+  return job
 })

@@ -24,8 +24,14 @@ export interface Executor {
   readonly start: (launch: Launch) => Effect.Effect<void, StartFailed>
   /** Whether the supervisor that wrote the job's Started event still runs. */
   readonly liveness: (state: JobState.JobState) => Effect.Effect<Liveness>
-  /** Asks the supervisor to stop the job (it reads the stop request in the job's folder). */
-  readonly requestStop: (state: JobState.JobState) => Effect.Effect<void>
+  /**
+   * Makes a running job stop: `signal` to its whole process group, KILL after `graceSecs`. The local supervisor
+   * does this itself when signalled (reading the stop request in the job's folder); a supervisor that cannot (in a
+   * tmux pane it is blocked in `fg`) leaves it to this call, which then lasts up to the grace.
+   */
+  readonly requestStop: (state: JobState.JobState, signal: string, graceSecs: number) => Effect.Effect<void>
+  /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
+  readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**
    * For a job whose supervisor is gone (interrupted): sends `signal` to the command's process group if the command
    * still runs, then KILL after the grace, and says whether there was anything to stop.

@@ -161,7 +161,8 @@ export const make = Effect.gen(function* () {
         current = yield* refresh(id)
         if (JobState.isTerminal(current.state.status)) break
         if (current.state.status === "running" && !signalled) {
-          yield* executor.requestStop(current.state)
+          // forked: a requestStop that enforces the grace itself runs while this loop watches the log
+          yield* Effect.fork(executor.requestStop(current.state, signal, graceSecs))
           signalled = true
         }
         yield* Effect.sleep("25 millis")
@@ -217,6 +218,8 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const key = loaded.state.spec?.key ?? null
       if (key !== null) yield* store.releaseKey(key, loaded.state.id)
+      const executor = executors.get(loaded.state.spec?.executor ?? "local")
+      if (executor !== undefined) yield* executor.release(loaded.state, store.layout)
       yield* store.remove(loaded.state.id)
     })
 

@@ -3,6 +3,8 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { Jobs } from "../../core/jobs.ts"
+import * as AttachFlow from "../attach_flow.ts"
+import { Invocation } from "../invocation.ts"
 import * as RunSubmit from "../run_submit.ts"
 
 const options = {
@@ -28,6 +30,13 @@ const options = {
     Options.withDescription("Time between TERM and KILL on stop or timeout (default 10s)"),
     Options.optional
   ),
+  tmux: Options.boolean("tmux").pipe(
+    Options.withDescription("Run in its own tmux session (a real terminal; jobs attach ID to watch it)")
+  ),
+  attach: Options.boolean("attach").pipe(
+    Options.withAlias("a"),
+    Options.withDescription("With --tmux: attach right after the start (Ctrl+B D detaches)")
+  ),
   key: Options.text("key").pipe(
     Options.withDescription("Idempotency key: a second run with the same key returns the first job"),
     Options.optional
@@ -36,7 +45,12 @@ const options = {
 
 /** `jobs run [flags] -- CMD [ARGS...]` */
 export const command = Command.make("run", options, (flags) =>
-  Effect.flatMap(Jobs, (jobs) => RunSubmit.submit(flags, jobs.submit))
+  Effect.gen(function* () {
+    const jobs = yield* Jobs
+    const invocation = yield* Invocation
+    const job = yield* RunSubmit.submit(flags, jobs.submit)
+    if (flags.attach) yield* AttachFlow.attach(jobs, invocation.home, job)
+  })
 ).pipe(
   Command.withDescription(
     "Start CMD in the background and print its short id. The command is the argv after --, run without a shell " +

@@ -3,6 +3,8 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Tmux from "../../adapters/tmux.ts"
+import * as Home from "../../core/home.ts"
 import * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { Invocation } from "../invocation.ts"
@@ -19,7 +21,12 @@ export const command = Command.make(
     const jobs = yield* Jobs
     if (Option.isSome(id)) {
       const job = yield* jobs.get(id.value)
-      return yield* invocation.json ? Render.json(job) : Render.out(Render.jobDetail(job))
+      // a tmux job also says how to reach its session with tmux itself
+      const attachCommand = job.executor === "tmux" ? Tmux.attachCommand(Home.layout(invocation.home), job.id) : null
+      if (invocation.json) return yield* Render.json({ ...job, attachCommand })
+      yield* Render.out(Render.jobDetail(job))
+      if (attachCommand !== null) yield* Render.line(`${"attach:".padEnd(10)} ${attachCommand}`)
+      return
     }
     const summary = yield* jobs.summary
     if (invocation.json) return yield* Render.json({ ...summary, version: invocation.version })

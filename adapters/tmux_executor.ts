@@ -1,0 +1,119 @@
+// The tmux executor: the same supervisor, as the process of a tmux pane on the home's own socket, so the job
+// has a real terminal, can be attached to and detached from, and shows a done screen when it ends.
+
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Effect from "effect/Effect"
+import { StartFailed } from "../core/errors.ts"
+import type * as Executor from "../core/executor.ts"
+import type * as Home from "../core/home.ts"
+import * as Ids from "../core/ids.ts"
+import type * as JobState from "../core/job_state.ts"
+import * as LocalExecutor from "./local_executor.ts"
+import * as Proc from "./proc.ts"
+import * as Supervisor from "./supervisor.ts"
+import * as Tmux from "./tmux.ts"
+
+const shQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`
+
+/** Text for a tmux status option: no format (`#`) or strftime (`%`) sequence survives from it. */
+const literal = (text: string): string => Tmux.escapeFormat(text).replaceAll("%", "%%")
+
+/** The command and cwd, for the supervisor to source: they never pass through a tmux command line. */
+const argvFile = (cwd: string, command: ReadonlyArray<string>): string =>
+  `_jcwd=${shQuote(cwd)}\nset -- ${command.map(shQuote).join(" ")}\n`
+
+/** The status bar's live part: the job's state and elapsed time, from its log (no `#` or `%` in the output). */
+const statusScript = (eventsPath: string, startedAtSecs: number): string =>
+  `#!/bin/sh
+# the live part of the status bar of a tmux job (written by jobs)
+last=$(tail -n 1 ${shQuote(eventsPath)} 2>/dev/null)
+case $last in
+  *'"type":"Exited"'*) code=$(printf '%s' "$last" | sed -n 's/.*"code":\\([0-9]*\\).*/\\1/p'); st="done [exit \${code:-signal}]" ;;
+  *) st=running ;;
+esac
+s=$(($(date +%s) - ${startedAtSecs}))
+echo "$st  $((s / 3600))h$((s / 60 - s / 3600 * 60))m$((s - s / 60 * 60))s "
+`
+
+const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
+  Effect.try({
+    try: () => {
+      const { layout, paths, spec, id } = launch
+      const script = Supervisor.install(layout.bin)
+      Fs.writeFileSync(Path.join(paths.dir, "argv"), argvFile(spec.cwd, spec.command), { mode: 0o600 })
+      const status = Path.join(paths.dir, "tmux-status")
+      Fs.writeFileSync(status, statusScript(paths.eventsPath, Math.floor(Date.now() / 1000)), { mode: 0o700 })
+      const command = spec.command.join(" ")
+      const left = ` ${Ids.shortId(id)} │ ${Os.hostname()} │ ${command.length > 50 ? command.slice(0, 49) + "…" : command} │ `
+      const r = Tmux.run(layout, [
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        Tmux.sessionName(id),
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "--",
+        "/bin/sh",
+        script,
+        "--tmux",
+        paths.dir,
+        id,
+        String(spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)),
+        String(Math.ceil(spec.graceSecs)),
+        "-",
+        "--"
+      ])
+      if (r.missing) throw new Error(Tmux.MISSING)
+      if (r.code !== 0) throw new Error(`tmux new-session failed: ${r.stderr || `exit ${r.code}`}`)
+      // the status bar; a job that already ended took its session with it, which is fine
+      const t = Tmux.target(id)
+      Tmux.run(layout, ["set-option", "-t", t, "status-left-length", "120"])
+      Tmux.run(layout, ["set-option", "-t", t, "status-left", literal(left)])
+      Tmux.run(layout, ["set-option", "-t", t, "status-right", `#(sh ${literal(shQuote(status))})`])
+      Tmux.run(layout, ["set-option", "-t", t, "status-interval", "1"])
+    },
+    catch: (cause) => new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
+  })
+
+/**
+ * In a pane the supervisor waits in `fg` and cannot run traps, so the stop is carried out here: the signal to the
+ * group, then KILL to whatever is left once the grace is over.
+ */
+const requestStop = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const started = state.started
+    if (started === null || !Proc.isAlive(started.pid, started.startTime, started.bootId)) return
+    const send = (sig: string) => {
+      try {
+        process.kill(-started.pgid, sig as NodeJS.Signals)
+      } catch {
+        // the group is gone
+      }
+    }
+    send(signal)
+    const deadline = Date.now() + graceSecs * 1000
+    while (Date.now() < deadline && LocalExecutor.groupAlive(started.pgid)) yield* Effect.sleep("100 millis")
+    if (LocalExecutor.groupAlive(started.pgid)) send("SIGKILL")
+  })
+
+/** Closes the job's session (a finished job waits on its done screen until a key is pressed). */
+const release = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void> =>
+  Effect.sync(() => {
+    Tmux.run(layout, ["kill-session", "-t", Tmux.target(state.id)])
+  })
+
+/** The tmux executor. */
+export const executor: Executor.Executor = {
+  kind: "tmux",
+  start,
+  liveness: LocalExecutor.liveness,
+  requestStop,
+  stopOrphans: LocalExecutor.stopOrphans,
+  release
+}

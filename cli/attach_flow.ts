@@ -1,0 +1,31 @@
+// Attaching a terminal to a job's tmux session, and the one-line summary printed when the user is back.
+import * as Effect from "effect/Effect"
+import * as Tmux from "../adapters/tmux.ts"
+import { JobStateConflict } from "../core/errors.ts"
+import * as Home from "../core/home.ts"
+import type * as JobState from "../core/job_state.ts"
+import type { Jobs } from "../core/jobs.ts"
+import * as Render from "./render.ts"
+
+/** Attaches to the job's session (blocking until detach or the end), then prints where the job stands. */
+export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], home: string, job: JobState.JobObject) {
+  const layout = Home.layout(home)
+  if (job.executor !== "tmux") {
+    return yield* new JobStateConflict({
+      message: `Cannot attach to job "${job.shortId}": it does not run in tmux (jobs logs -f ${job.shortId} follows it)`
+    })
+  }
+  const probe = Tmux.run(layout, ["has-session", "-t", Tmux.target(job.id)])
+  if (probe.missing)
+    return yield* new JobStateConflict({ message: `Cannot attach to job "${job.shortId}": ${Tmux.MISSING}` })
+  if (probe.code !== 0) {
+    return yield* new JobStateConflict({
+      message: `Cannot attach to job "${job.shortId}": its tmux session is gone (jobs logs ${job.shortId} shows its output)`
+    })
+  }
+  yield* Effect.sync(() => Tmux.attach(layout, job.id))
+  const after = yield* jobs.get(job.id)
+  yield* after.status === "running"
+    ? Render.note(`${after.shortId} running (detached; jobs attach ${after.shortId} to return)`)
+    : Render.note(`${after.shortId} ${Render.statusText(after)}`)
+})
