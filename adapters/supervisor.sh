@@ -132,10 +132,14 @@ if [ -n "$_jtmux" ]; then
   # the pane is the job's terminal: capture it (not a tee, which would make stdout a pipe)
   _jq=$(printf '%s' "$_jout" | sed "s/'/'\\\\''/g")
   tmux pipe-pane -t "$TMUX_PANE" "exec cat >> '$_jq'" 2>/dev/null
-  # job control gives the command its own process group, and `fg` below makes it the terminal's foreground
+  # job control gives the command its own process group, and `fg` below makes it the terminal's foreground.
+  # The command stops itself first, so it cannot end before `fg` takes it (fg of a finished job fails). The
+  # shell's own notices ("[1] + Stopped") would land in the pane and the log: its stderr goes to /dev/null,
+  # the command's to the terminal.
   set -m
-  env -i sh -c '. "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 && export TERM TMUX TMUX_PANE && shift 3 && exec "$@"' \
-    "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$@" &
+  exec 2>/dev/null
+  env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 && export TERM TMUX TMUX_PANE && shift 3 &&
+    exec "$@"' "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$@" 2>&1 &
 # setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
 # command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
 elif command -v setsid >/dev/null 2>&1; then

@@ -11,8 +11,11 @@ export const socket = (layout: Home.Layout): string => Path.join(layout.home, "t
 /** The session of a job: derived from its id only, so no user text ever names a session. */
 export const sessionName = (id: string): string => `jobs-${Ids.shortId(id)}`
 
-/** A session target that matches the name exactly (tmux otherwise accepts prefixes). */
-export const target = (id: string): string => `=${sessionName(id)}`
+/**
+ * A target that matches the session name exactly (tmux otherwise accepts prefixes). The `:` makes it a valid
+ * target for commands that take a pane or window (set-option, capture-pane) as well as for session commands.
+ */
+export const target = (id: string): string => `=${sessionName(id)}:`
 
 /** Text shown in a tmux option: `#` starts a format (and `#(...)` runs a command), so it is doubled. */
 export const escapeFormat = (text: string): string => text.replaceAll("#", "##")

@@ -77,6 +77,9 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       Tmux.run(layout, ["set-option", "-t", t, "status-left", literal(left)])
       Tmux.run(layout, ["set-option", "-t", t, "status-right", `#(sh ${literal(shQuote(status))})`])
       Tmux.run(layout, ["set-option", "-t", t, "status-interval", "1"])
+      // one job, one window: the window list would only repeat the program's name
+      Tmux.run(layout, ["set-option", "-t", t, "window-status-format", ""])
+      Tmux.run(layout, ["set-option", "-t", t, "window-status-current-format", ""])
     },
     catch: (cause) => new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
   })
