@@ -71,15 +71,22 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       ])
       if (r.missing) throw new Error(Tmux.MISSING)
       if (r.code !== 0) throw new Error(`tmux new-session failed: ${r.stderr || `exit ${r.code}`}`)
-      // the status bar; a job that already ended took its session with it, which is fine
+      // the status bar, in one tmux call (no argument here is user text that could end in ";", tmux's separator).
+      // A job that already ended took its session with it, which is fine.
+      const options: Array<[string, string]> = [
+        ["status-left-length", "120"],
+        ["status-left", literal(left)],
+        ["status-right", `#(sh ${literal(shQuote(status))})`],
+        ["status-interval", "1"],
+        // one job, one window: the window list would only repeat the program's name
+        ["window-status-format", ""],
+        ["window-status-current-format", ""]
+      ]
       const t = Tmux.target(id)
-      Tmux.run(layout, ["set-option", "-t", t, "status-left-length", "120"])
-      Tmux.run(layout, ["set-option", "-t", t, "status-left", literal(left)])
-      Tmux.run(layout, ["set-option", "-t", t, "status-right", `#(sh ${literal(shQuote(status))})`])
-      Tmux.run(layout, ["set-option", "-t", t, "status-interval", "1"])
-      // one job, one window: the window list would only repeat the program's name
-      Tmux.run(layout, ["set-option", "-t", t, "window-status-format", ""])
-      Tmux.run(layout, ["set-option", "-t", t, "window-status-current-format", ""])
+      Tmux.run(
+        layout,
+        options.flatMap(([name, value], i) => [...(i === 0 ? [] : [";"]), "set-option", "-t", t, name, value])
+      )
     },
     catch: (cause) => new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
   })
