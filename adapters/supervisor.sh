@@ -108,6 +108,10 @@ _jon_timeout() {
 
 if [ -n "$_jtmux" ]; then
   trap _jon_stop TERM
+  # Ctrl+C in the pane goes to the command's group; when it kills the command, dash re-raises SIGINT on itself
+  # (as shells do for a foreground job that died of it). A handler, not '' (which the command would inherit as
+  # "ignored"), keeps the supervisor alive to record the exit.
+  trap : INT QUIT
 else
   trap _jon_stop TERM INT HUP
   trap _jon_timeout USR1

@@ -133,6 +133,30 @@ describe.skipIf(!hasTmux && process.env.CI === undefined)("jobs run --tmux", () 
     expect(jobs(["logs", job.id], { home }).stdout).toContain("finished")
   })
 
+  it("attaches right after the start with --attach, and Ctrl+C reaches the job, not the supervisor", async () => {
+    const home = tmp.home()
+    const term = terminal(home)
+    await term.waitFor(/^\$/m, "the shell prompt")
+    term.type(`node -- '${BIN}' run --tmux -a -- sh -c 'echo ready; sleep 300'`)
+    term.key("Enter")
+    await term.waitFor(/^ready/m, "the job's output in the attached terminal")
+    term.key("C-c")
+    await term.waitFor(/--- Job done \[exit 130\]/, "the done screen after Ctrl+C")
+    term.key("Enter")
+    await term.waitFor(/ failed \[SIGINT\]/, "the summary after the session ended")
+    const [job] = json<Array<JobJson>>(jobs(["list", "--all", "--json"], { home }))
+    expect(job).toMatchObject({ status: "failed", signal: "SIGINT", exitCode: null })
+  })
+
+  it("closes the session of a removed job", async () => {
+    const home = tmp.home()
+    const job = submit(home, ["true"])
+    jobs(["wait", job.id], { home })
+    expect(tmuxOf(jobSocket(home), ["has-session", "-t", `=jobs-${job.shortId}:`]).status).toBe(0)
+    expect(jobs(["rm", job.id], { home }).code).toBe(0)
+    expect(tmuxOf(jobSocket(home), ["has-session", "-t", `=jobs-${job.shortId}:`]).status).not.toBe(0)
+  })
+
   it("stops the pane's whole process tree, and times out the same way", async () => {
     const home = tmp.home()
     const job = submit(home, ["sh", "-c", "sleep 300 & sleep 300 & wait"])
