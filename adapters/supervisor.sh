@@ -6,7 +6,8 @@
 #
 # usage: supervisor.sh [--tmux] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
 #    or: supervisor.sh [--tmux] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
-#   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports.
+#   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports, plus
+#   JOBS_PROGRESS=JOB_DIR/progress (a program may append "DONE TOTAL [MESSAGE]" lines to it).
 #   Signals: TERM/INT/HUP stop the job with the request in JOB_DIR/stop ("SIGNAL GRACE"), else TERM and GRACE.
 #   --tmux: run as the process of a tmux pane. The command becomes the terminal's foreground process group (so
 #   Ctrl+C reaches it), the pane is captured to output.log, and a done screen waits for a key at the end. The
@@ -142,15 +143,18 @@ if [ -n "$_jtmux" ]; then
   # the command's to the terminal.
   set -m
   exec 2>/dev/null
-  env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 && export TERM TMUX TMUX_PANE && shift 3 &&
-    exec "$@"' "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$@" 2>&1 &
+  env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 JOBS_PROGRESS=$4 &&
+    export TERM TMUX TMUX_PANE JOBS_PROGRESS && shift 4 && exec "$@"' \
+    "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$_jd/progress" "$@" 2>&1 &
 # setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
 # command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
 elif command -v setsid >/dev/null 2>&1; then
-  setsid env -i sh -c '. "$0" && exec "$@"' "$_jd/env" "$@" </dev/null >>"$_jout" 2>&1 &
+  setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
+    "$_jd/env" "$_jd/progress" "$@" </dev/null >>"$_jout" 2>&1 &
 else
-  perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' env -i sh -c '. "$0" && exec "$@"' "$_jd/env" "$@" \
-    </dev/null >>"$_jout" 2>&1 &
+  perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' \
+    env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
+    "$_jd/env" "$_jd/progress" "$@" </dev/null >>"$_jout" 2>&1 &
 fi
 _jpid=$!
 _jst=$(_jstarttime "$_jpid") || _jst=0

@@ -14,7 +14,17 @@ export interface Split {
 }
 
 /** Flags of `jobs run` that take a value, so that their values are not mistaken for the command. */
-const RUN_VALUE_FLAGS = new Set(["--name", "--cwd", "--env", "-e", "--env-file", "--timeout", "--key", "--grace"])
+const RUN_VALUE_FLAGS = new Set([
+  "--name",
+  "--cwd",
+  "--env",
+  "-e",
+  "--env-file",
+  "--timeout",
+  "--key",
+  "--grace",
+  "--progress-pattern"
+])
 
 /** Splits `process.argv.slice(2)`. */
 export const split = (args: ReadonlyArray<string>): Split => {

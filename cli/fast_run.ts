@@ -15,7 +15,7 @@ import * as Outcome from "./outcome.ts"
 import type * as RunSubmit from "./run_submit.ts"
 import { submit } from "./run_submit.ts"
 
-type Single = "name" | "cwd" | "envFile" | "timeout" | "grace" | "key"
+type Single = "name" | "cwd" | "envFile" | "timeout" | "grace" | "key" | "progressPattern"
 
 const SINGLE: Record<string, Single> = {
   "--name": "name",
@@ -23,7 +23,8 @@ const SINGLE: Record<string, Single> = {
   "--env-file": "envFile",
   "--timeout": "timeout",
   "--grace": "grace",
-  "--key": "key"
+  "--key": "key",
+  "--progress-pattern": "progressPattern"
 }
 
 /** The flags of `jobs run`, or undefined when anything is unusual (the full parser then explains). */
@@ -57,6 +58,7 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     timeout: opt("timeout"),
     grace: opt("grace"),
     key: opt("key"),
+    progressPattern: opt("progressPattern"),
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
     attach: false

@@ -64,6 +64,44 @@ export const duration = (job: JobState.JobObject, now = Date.now()): string => {
   return Duration.format((end - Date.parse(job.startedAt)) / 1000)
 }
 
+/** `1:02:03` or `2:05`. */
+const clock = (secs: number): string => {
+  const s = Math.round(secs)
+  const hms = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60]
+  return (
+    (hms[0]! > 0 ? `${hms[0]}:${String(hms[1]).padStart(2, "0")}` : `${hms[1]}`) + `:${String(hms[2]).padStart(2, "0")}`
+  )
+}
+
+const count = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1))
+
+/** The PROGRESS column: `45% eta 0:12`, `120/?`, or `-`. */
+export const progressText = (job: JobState.JobObject): string => {
+  const p = job.progress
+  if (p === null) return "-"
+  const head = p.percent !== null ? `${Math.floor(p.percent)}%` : `${count(p.done)}/?`
+  return p.etaSecs !== null && job.finishedAt === null ? `${head} eta ${clock(p.etaSecs)}` : head
+}
+
+/** Progress in full: `45/100 (45%) · 4.5/s · eta 0:12 · message`. */
+export const progressDetail = (p: NonNullable<JobState.JobObject["progress"]>): string =>
+  [
+    `${count(p.done)}/${p.total === null ? "?" : count(p.total)}${p.percent === null ? "" : ` (${p.percent}%)`}`,
+    p.rate === null ? undefined : `${p.rate >= 10 ? Math.round(p.rate) : p.rate.toFixed(2)}/s`,
+    p.etaSecs === null ? undefined : `eta ${clock(p.etaSecs)}`,
+    p.message ?? undefined
+  ]
+    .filter((x) => x !== undefined)
+    .join(" · ")
+
+/** A one-line bar for a terminal: `[#########           ] 45% 45/100 eta 0:12`. */
+export const progressBar = (job: JobState.JobObject, width = 24): string => {
+  const p = job.progress
+  if (p === null) return `${job.shortId} ${statusText(job)} ${duration(job)}`
+  const filled = p.percent === null ? 0 : Math.round((p.percent / 100) * width)
+  return `${job.shortId} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${progressDetail(p)}`
+}
+
 /** A plain table with left-aligned columns. */
 export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
@@ -79,12 +117,13 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
 export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>): string => {
   const now = Date.now()
   return table(
-    ["ID", "NAME", "STATUS", "COMMAND", "CWD", "AGE", "DURATION"],
+    ["ID", "NAME", "STATUS", "PROGRESS", "COMMAND", "CWD", "AGE", "DURATION"],
     jobs.map((j) => [
       j.shortId,
       truncate(j.name ?? "-", 20),
       statusText(j),
-      truncate(commandText(j.command), 40),
+      progressText(j),
+      truncate(commandText(j.command).replace(/\s+/g, " "), 40),
       truncate(tildify(j.cwd), 30),
       age(j, now),
       duration(j, now)
@@ -108,6 +147,7 @@ export const jobDetail = (job: JobState.JobObject): string => {
     ["started", job.startedAt ?? "-"],
     ["finished", job.finishedAt ?? "-"],
     ["duration", duration(job)],
+    ["progress", job.progress === null ? "-" : progressDetail(job.progress)],
     ["timeout", job.timeoutSecs === null ? "-" : Duration.format(job.timeoutSecs)],
     ["key", job.key ?? "-"],
     ["retry of", job.retryOf ?? "-"],

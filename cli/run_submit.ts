@@ -20,6 +20,7 @@ export interface RunFlags {
   readonly timeout: Option.Option<string>
   readonly grace: Option.Option<string>
   readonly key: Option.Option<string>
+  readonly progressPattern: Option.Option<string>
   readonly tmux: boolean
   readonly attach: boolean
 }
@@ -90,7 +91,8 @@ export const submit = Effect.fn("jobs.run")(function* (
     timeoutSecs,
     graceSecs,
     key: Option.getOrNull(flags.key),
-    executor: flags.tmux ? "tmux" : "local"
+    executor: flags.tmux ? "tmux" : "local",
+    progressPattern: Option.getOrNull(flags.progressPattern)
   })
   if (existing) {
     yield* Render.note(`jobs: key "${job.key}" already names job ${job.shortId} (${job.status}); not started again`)

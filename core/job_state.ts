@@ -36,6 +36,8 @@ export interface JobState {
   readonly stopRequested: boolean
   readonly timedOut: boolean
   readonly reason: string | null
+  /** The progress recorded in the log once the job ended (while it runs, progress is read from its files). */
+  readonly progress: Event.Progress | null
   /** How many events were folded. */
   readonly version: number
 }
@@ -54,6 +56,7 @@ export const initial = (id: string): JobState => ({
   stopRequested: false,
   timedOut: false,
   reason: null,
+  progress: null,
   version: 0
 })
 
@@ -90,6 +93,8 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
       return isTerminal(state.status)
         ? next
         : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
+    case "ProgressRecorded":
+      return { ...next, progress: event.progress }
   }
 }
 
@@ -182,14 +187,32 @@ export interface JobObject {
   readonly key: string | null
   readonly retryOf: string | null
   readonly reason: string | null
+  /** How far the job got, with its rate and ETA; null when it reports none. */
+  readonly progress: ProgressView | null
   readonly logPath: string
   readonly eventsPath: string
 }
 
-/** Projects a state to the job object, given where its files are. */
+/** Progress as every surface shows it. */
+export interface ProgressView {
+  readonly done: number
+  readonly total: number | null
+  /** 0–100, or null without a total. */
+  readonly percent: number | null
+  /** Units per second, or null when it cannot be told. */
+  readonly rate: number | null
+  /** Seconds left, or null when it cannot be told. */
+  readonly etaSecs: number | null
+  readonly message: string | null
+  /** Where it was found: tqdm, pattern or file. */
+  readonly source: string
+}
+
+/** Projects a state to the job object, given where its files are (and its progress, read by the caller). */
 export const toObject = (
   state: JobState,
-  paths: { readonly logPath: string; readonly eventsPath: string }
+  paths: { readonly logPath: string; readonly eventsPath: string },
+  progress: ProgressView | null = null
 ): JobObject => ({
   id: state.id,
   shortId: state.id.slice(-8).toLowerCase(),
@@ -210,6 +233,7 @@ export const toObject = (
   key: state.spec?.key ?? null,
   retryOf: state.spec?.retryOf ?? null,
   reason: state.reason,
+  progress,
   logPath: paths.logPath,
   eventsPath: paths.eventsPath
 })

@@ -210,7 +210,8 @@ export const make = Effect.gen(function* () {
         timeoutSecs: spec.timeoutSecs,
         graceSecs: spec.graceSecs,
         retryOf: id,
-        executor: spec.executor
+        executor: spec.executor,
+        progressPattern: spec.progressPattern ?? null
       })
     })
 

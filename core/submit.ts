@@ -10,6 +10,7 @@ import type { Executors } from "./executor.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
 import type { JobStore, Loaded } from "./job_store.ts"
+import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 
 const now = () => new Date().toISOString()
@@ -28,6 +29,8 @@ export interface SubmitInput {
   readonly key?: string | null | undefined
   readonly retryOf?: string | null | undefined
   readonly executor?: string | undefined
+  /** A regex with named groups `done` and `total` (and `message`) that finds progress in the output. */
+  readonly progressPattern?: string | null | undefined
 }
 
 /** A submitted job, and whether it existed already (an idempotency key that was used before). */
@@ -61,13 +64,45 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         )
       : Effect.void
 
-  const toObject = (loaded: Loaded) => JobState.toObject(loaded.state, loaded.paths)
+  /** The job object, with the progress its log recorded or, while it runs, what its files say now. */
+  const toObject = (loaded: Loaded) => {
+    const found = loaded.state.progress ?? Progress.read(loaded.paths, loaded.state.spec)
+    return JobState.toObject(
+      loaded.state,
+      loaded.paths,
+      found === undefined ? null : Progress.view(found, loaded.state)
+    )
+  }
+
+  /** An ended job's last progress goes into its log once, so it outlives the files it was read from. */
+  const recordProgress = (loaded: Loaded): Effect.Effect<Loaded> => {
+    if (!JobState.isTerminal(loaded.state.status) || loaded.state.progress !== null) return Effect.succeed(loaded)
+    const found = Progress.read(loaded.paths, loaded.state.spec)
+    if (found === undefined) return Effect.succeed(loaded)
+    const { done, total, message, source } = found
+    const id = loaded.state.id
+    return store
+      .append(id, {
+        type: "ProgressRecorded",
+        v: 1,
+        id: `${id}.progress`,
+        job: id,
+        at: now(),
+        progress: { done, total, message, source }
+      })
+      .pipe(
+        Effect.zipRight(store.read(id)),
+        Effect.orElseSucceed(() => loaded)
+      )
+  }
 
   /**
    * Re-reads a job and settles what the log cannot know by itself: a running job whose supervisor is gone
-   * becomes interrupted, recorded once by whoever notices first.
+   * becomes interrupted, recorded once by whoever notices first; an ended job's progress is recorded.
    */
-  const refresh = (id: string): Effect.Effect<Loaded> =>
+  const refresh = (id: string): Effect.Effect<Loaded> => Effect.flatMap(settle(id), recordProgress)
+
+  const settle = (id: string): Effect.Effect<Loaded> =>
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
@@ -112,6 +147,18 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         isDir = false
       }
       if (!isDir) return yield* new InvalidInput({ message: `Cannot run job in "${input.cwd}": not a directory` })
+      if (input.progressPattern !== undefined && input.progressPattern !== null) {
+        let why: string | undefined
+        try {
+          if (!/\(\?<done>/.test(input.progressPattern)) why = "it needs a named group (?<done>...)"
+          else new RegExp(input.progressPattern)
+        } catch (e) {
+          why = e instanceof Error ? e.message : String(e)
+        }
+        if (why !== undefined) {
+          return yield* new InvalidInput({ message: `Cannot use progress pattern "${input.progressPattern}": ${why}` })
+        }
+      }
       if (input.timeoutSecs !== undefined && input.timeoutSecs !== null && !(input.timeoutSecs > 0)) {
         return yield* new InvalidInput({ message: `Cannot use timeout "${input.timeoutSecs}": it must be above zero` })
       }
@@ -159,7 +206,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         timeoutSecs: input.timeoutSecs ?? null,
         graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
         key,
-        retryOf: input.retryOf ?? null
+        retryOf: input.retryOf ?? null,
+        progressPattern: input.progressPattern ?? null
       }
       const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
       const paths = yield* store

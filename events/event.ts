@@ -23,7 +23,12 @@ export const JobSpec = Schema.Struct({
   timeoutSecs: Schema.NullOr(Schema.Number),
   graceSecs: Schema.Number.annotations({ description: "seconds between TERM and KILL on stop or timeout" }),
   key: Schema.NullOr(Schema.String).annotations({ description: "idempotency key" }),
-  retryOf: Schema.NullOr(Schema.String)
+  retryOf: Schema.NullOr(Schema.String),
+  progressPattern: Schema.optional(
+    Schema.NullOr(Schema.String).annotations({
+      description: "a regex with named groups done and total (and message) that finds progress in the output"
+    })
+  )
 }).annotations({ identifier: "JobSpec" })
 export type JobSpec = typeof JobSpec.Type
 
@@ -70,6 +75,22 @@ export const Exited = Schema.Struct({
   signal: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "Exited" })
 
+/** How far a job got. */
+export const Progress = Schema.Struct({
+  done: Schema.Number,
+  total: Schema.NullOr(Schema.Number),
+  message: Schema.NullOr(Schema.String),
+  source: Schema.String.annotations({ description: "tqdm, pattern or file (JOBS_PROGRESS)" })
+}).annotations({ identifier: "Progress" })
+export type Progress = typeof Progress.Type
+
+/** The last known progress of a job, recorded once after it ended (by whoever reads it first). */
+export const ProgressRecorded = Schema.Struct({
+  type: Schema.Literal("ProgressRecorded"),
+  ...Common,
+  progress: Progress
+}).annotations({ identifier: "ProgressRecorded" })
+
 /** The supervisor vanished without an Exited event (crash, kill -9, reboot), or never started. */
 export const Interrupted = Schema.Struct({
   type: Schema.Literal("Interrupted"),
@@ -78,7 +99,15 @@ export const Interrupted = Schema.Struct({
 }).annotations({ identifier: "Interrupted" })
 
 /** Every event of schema v1. */
-export const Event = Schema.Union(Submitted, Started, StopRequested, TimedOut, Exited, Interrupted).annotations({
+export const Event = Schema.Union(
+  Submitted,
+  Started,
+  StopRequested,
+  TimedOut,
+  Exited,
+  Interrupted,
+  ProgressRecorded
+).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"
 })

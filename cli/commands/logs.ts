@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { Jobs } from "../../core/jobs.ts"
 import { Follow } from "../../events/mod.ts"
 import { Invocation } from "../invocation.ts"
+import * as ProgressBar from "../progress_bar.ts"
 import * as Render from "../render.ts"
 
 /** `jobs logs ID [--tail N] [-f]` */
@@ -34,6 +35,16 @@ export const command = Command.make(
       yield* stream.pipe(
         Follow.lines,
         Stream.runForEach((line) => Render.jsonLine({ job: job.id, line }))
+      )
+    } else if (follow) {
+      // the bar sits below the output: cleared before each chunk, drawn again after a complete line
+      yield* ProgressBar.showing(jobs, job.id, (bar) =>
+        Stream.runForEach(stream, (chunk) =>
+          Effect.zipRight(
+            Effect.zipRight(bar.clear, Render.out(chunk)),
+            chunk[chunk.length - 1] === 10 ? bar.redraw : Effect.void
+          )
+        )
       )
     } else {
       yield* Stream.runForEach(stream, Render.out)

@@ -30,6 +30,10 @@ const options = {
     Options.withDescription("Time between TERM and KILL on stop or timeout (default 10s)"),
     Options.optional
   ),
+  progressPattern: Options.text("progress-pattern").pipe(
+    Options.withDescription("A regex with named groups done and total that finds progress in the output"),
+    Options.optional
+  ),
   tmux: Options.boolean("tmux").pipe(
     Options.withDescription("Run in its own tmux session (a real terminal; jobs attach ID to watch it)")
   ),

@@ -8,6 +8,7 @@ import * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { durationFlag, ExitWith } from "../_shared.ts"
 import { Invocation } from "../invocation.ts"
+import * as ProgressBar from "../progress_bar.ts"
 import * as Render from "../render.ts"
 
 /** The exit code `jobs wait` reports for an ended job (DESIGN §4a). */
@@ -40,9 +41,9 @@ export const command = Command.make(
     let code = 0
     for (const id of ids) {
       const left = deadline === undefined ? undefined : Math.max(0, (deadline - Date.now()) / 1000)
-      const waited = yield* jobs
-        .wait(id, { timeoutSecs: left })
-        .pipe(Effect.catchAll((e) => Effect.zipRight(Render.note(e.message), Effect.fail(new ExitWith({ code: 125 })))))
+      const waited = yield* ProgressBar.showing(jobs, id, () => jobs.wait(id, { timeoutSecs: left })).pipe(
+        Effect.catchAll((e) => Effect.zipRight(Render.note(e.message), Effect.fail(new ExitWith({ code: 125 }))))
+      )
       if (Option.isNone(waited)) {
         const job = yield* jobs.get(id).pipe(Effect.orDie)
         results.push(job)

@@ -6,13 +6,16 @@ import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { BIN, eventually, jobs, json, type Result } from "../support/cli.ts"
 import { groupGone, groupMembers, readEvents, scratch, started } from "../support/job_files.ts"
+import * as Terminal from "../support/terminal.ts"
 
 const tmp = scratch()
-const outerSockets: Array<string> = []
+const terminals = Terminal.terminals(tmp)
 afterAll(() => {
-  for (const socket of outerSockets) ChildProcess.spawnSync("tmux", ["-S", socket, "kill-server"])
+  terminals.cleanup()
   tmp.cleanup()
 })
+const terminal = terminals.open
+const tmuxOf = Terminal.tmuxOf
 
 const hasTmux = ChildProcess.spawnSync("tmux", ["-V"]).status === 0
 if (!hasTmux && process.env.CI === undefined) {
@@ -37,40 +40,6 @@ const submit = (home: string, command: ReadonlyArray<string>, flags: ReadonlyArr
 
 const status = (home: string, id: string) => json<JobJson>(jobs(["status", id, "--json"], { home }))
 const jobSocket = (home: string) => Path.join(home, "tmux.sock")
-const tmuxOf = (socket: string, args: ReadonlyArray<string>) =>
-  ChildProcess.spawnSync("tmux", ["-S", socket, ...args], { encoding: "utf8", env: { ...process.env, TMUX: "" } })
-
-/** A terminal the test types into: a shell in a tmux session of its own server. */
-const terminal = (home: string) => {
-  const socket = Path.join(tmp.dir(), "outer.sock")
-  outerSockets.push(socket)
-  const env = `JOBS_HOME='${home}' NODE_EXTRA_CA_CERTS= PS1='$ '`
-  const r = tmuxOf(socket, [
-    "-f",
-    "/dev/null",
-    "new-session",
-    "-d",
-    "-x",
-    "160",
-    "-y",
-    "45",
-    "-s",
-    "user",
-    `env ${env} sh`
-  ])
-  expect(r.status, r.stderr).toBe(0)
-  return {
-    type: (text: string) => tmuxOf(socket, ["send-keys", "-t", "user", "-l", text]),
-    key: (key: string) => tmuxOf(socket, ["send-keys", "-t", "user", key]),
-    screen: () => tmuxOf(socket, ["capture-pane", "-p", "-t", "user"]).stdout,
-    waitFor: (pattern: RegExp, what: string, timeoutMs = 15_000) =>
-      eventually(
-        () => (pattern.test(tmuxOf(socket, ["capture-pane", "-p", "-t", "user"]).stdout) ? true : undefined),
-        timeoutMs,
-        what
-      )
-  }
-}
 
 const oneLine = (r: Result) => expect(r.stderr.trimEnd().split("\n")).toHaveLength(1)
 

@@ -1,0 +1,170 @@
+// Progress and ETA from what a job already writes: tqdm bars and `--progress-pattern` matches in the tail of its
+// output, and lines a program appends to the file named by JOBS_PROGRESS. It is read when someone looks (list,
+// status, wait, logs -f); nothing runs while the job does, and only the tail of a file is ever read.
+import * as Fs from "node:fs"
+import type { Event } from "../events/mod.ts"
+import type * as JobState from "./job_state.ts"
+
+/** What one source says. */
+export interface Found {
+  readonly done: number
+  readonly total: number | null
+  readonly message: string | null
+  /** tqdm, pattern or file. */
+  readonly source: string
+  /** tqdm says these itself. */
+  readonly rate?: number | null
+  readonly etaSecs?: number | null
+}
+
+/** How much of the end of a file is read: a tqdm line is ~100 bytes, redrawn with `\r` in place. */
+export const TAIL_BYTES = 16 * 1024
+
+/** The last `bytes` bytes of a file as text ("" when it cannot be read). */
+export const readTail = (path: string, bytes = TAIL_BYTES): string => {
+  let fd: number
+  try {
+    fd = Fs.openSync(path, "r")
+  } catch {
+    return ""
+  }
+  try {
+    const size = Fs.fstatSync(fd).size
+    const length = Math.min(size, bytes)
+    const buffer = Buffer.allocUnsafe(length)
+    const n = Fs.readSync(fd, buffer, 0, length, size - length)
+    return buffer.subarray(0, n).toString("utf8")
+  } finally {
+    Fs.closeSync(fd)
+  }
+}
+
+const SCALE: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }
+
+const amount = (text: string): number => {
+  const m = /^([\d.]+)([kMGT]?)$/.exec(text)
+  return m === null ? Number.NaN : Number(m[1]) * SCALE[m[2]!]!
+}
+
+/** "12", "01:12" or "1:02:03" in seconds; NaN for "?". */
+const clock = (text: string): number =>
+  text.split(":").reduce((secs, part) => secs * 60 + Number(part), 0) / (/^[\d:]+$/.test(text) ? 1 : Number.NaN)
+
+// `desc: 45%|████▌     | 45/100 [00:10<00:12, 4.50it/s]` (also `2.10s/it`, `?it/s`, `1.2k/10k`)
+const TQDM =
+  /(?:([^\r\n|]*?):\s*)?(\d{1,3})%\|[^|\r\n]*\|\s*([\d.]+[kMGT]?)\/([\d.]+[kMGT]?)\s*\[[\d:]+<([\d:]+|\?)(?:,\s*([\d.]+|\?)\s*([^\s\]/]+)\/([^\s\],]+))?/g
+
+/** The last tqdm bar in a text (tqdm redraws with `\r`, so the last match is the current state). */
+export const fromTqdm = (text: string): Found | undefined => {
+  let last: RegExpExecArray | undefined
+  for (let m = TQDM.exec(text); m !== null; m = TQDM.exec(text)) last = m
+  TQDM.lastIndex = 0
+  if (last === undefined) return undefined
+  const done = amount(last[3]!)
+  const total = amount(last[4]!)
+  if (!Number.isFinite(done)) return undefined
+  const value = last[6] === undefined || last[6] === "?" ? Number.NaN : Number(last[6])
+  // "4.50it/s" is a rate; "2.10s/it" is its inverse
+  const rate = last[7] === "s" ? 1 / value : value
+  const eta = clock(last[5]!)
+  const desc = last[1]?.trim()
+  return {
+    done,
+    total: Number.isFinite(total) ? total : null,
+    message: desc === undefined || desc === "" ? null : desc,
+    source: "tqdm",
+    rate: Number.isFinite(rate) ? rate : null,
+    etaSecs: Number.isFinite(eta) ? eta : null
+  }
+}
+
+/** The last match of a user's pattern (named groups `done`, `total`, `message`) in a text. */
+export const fromPattern = (text: string, pattern: string): Found | undefined => {
+  let regex: RegExp
+  try {
+    regex = new RegExp(pattern, "g")
+  } catch {
+    return undefined
+  }
+  let found: Found | undefined
+  for (const line of text.split(/[\r\n]/)) {
+    for (const m of line.matchAll(regex)) {
+      const done = Number(m.groups?.done)
+      if (!Number.isFinite(done)) continue
+      const total = Number(m.groups?.total)
+      found = {
+        done,
+        total: Number.isFinite(total) ? total : null,
+        message: m.groups?.message ?? null,
+        source: "pattern"
+      }
+    }
+  }
+  return found
+}
+
+/**
+ * The last well-formed line of a JOBS_PROGRESS file: `DONE TOTAL [MESSAGE]` or `DONE/TOTAL [MESSAGE]` (TOTAL may be
+ * `?`). Malformed lines are ignored, and so is a last line still being written.
+ */
+export const fromFile = (text: string): Found | undefined => {
+  const lines = text.split("\n")
+  lines.pop()
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^\s*([\d.]+)\s*(?:\/|\s)\s*([\d.]+|\?)(?:\s+(.*?))?\s*$/.exec(lines[i]!)
+    if (m === null) continue
+    const done = Number(m[1])
+    const total = m[2] === "?" ? Number.NaN : Number(m[2])
+    if (!Number.isFinite(done)) continue
+    return {
+      done,
+      total: Number.isFinite(total) && total > 0 ? total : null,
+      message: m[3] === undefined || m[3] === "" ? null : m[3],
+      source: "file"
+    }
+  }
+  return undefined
+}
+
+/** The progress file of a job folder (the supervisor exports its path as JOBS_PROGRESS). */
+export const fileOf = (dir: string): string => `${dir}/progress`
+
+/** What a job's files say now: the explicit file first, then the user's pattern, then a tqdm bar. */
+export const read = (
+  paths: { readonly dir: string; readonly logPath: string },
+  spec: Event.JobSpec | null
+): Found | undefined => {
+  const file = readTail(fileOf(paths.dir), 4096)
+  const explicit = file === "" ? undefined : fromFile(file)
+  if (explicit !== undefined) return explicit
+  const tail = readTail(paths.logPath)
+  if (tail === "") return undefined
+  const pattern = spec?.progressPattern
+  return (pattern === undefined || pattern === null ? undefined : fromPattern(tail, pattern)) ?? fromTqdm(tail)
+}
+
+/**
+ * The view every surface shows: percent, and a rate and ETA (tqdm's own when it says them, else from the time the
+ * job has been running).
+ */
+export const view = (found: Found, state: JobState.JobState, now = Date.now()): JobState.ProgressView => {
+  const percent = found.total === null ? null : Math.min(100, Math.max(0, (found.done / found.total) * 100))
+  const started = state.startedAt === null ? Number.NaN : Date.parse(state.startedAt)
+  const end = state.finishedAt === null ? now : Date.parse(state.finishedAt)
+  const elapsed = (end - started) / 1000
+  const rate = found.rate ?? (elapsed > 0 && found.done > 0 ? found.done / elapsed : null)
+  const running = state.finishedAt === null
+  const etaSecs = !running
+    ? null
+    : (found.etaSecs ??
+      (found.total !== null && rate !== null && rate > 0 ? Math.max(0, (found.total - found.done) / rate) : null))
+  return {
+    done: found.done,
+    total: found.total,
+    percent: percent === null ? null : Math.round(percent * 10) / 10,
+    rate: rate === null ? null : Math.round(rate * 1000) / 1000,
+    etaSecs: etaSecs === null ? null : Math.round(etaSecs),
+    message: found.message,
+    source: found.source
+  }
+}
