@@ -10,6 +10,7 @@ declare const JOBS_VERSION: string
 interface Bundles {
   readonly run: { readonly tryRun: (args: ReadonlyArray<string>, version: string) => Promise<number> | undefined }
   readonly cli: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
+  readonly mcp: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
 }
 
 const scripts: Array<[Vm.Script, string]> = []
@@ -56,7 +57,10 @@ const start = async (): Promise<number> => {
     for (const [script, cacheFile] of scripts) Fs.writeFileSync(cacheFile, script.createCachedData())
     return 0
   }
-  const fast = subcommand(args) === "run" ? load("run").tryRun(args, JOBS_VERSION) : undefined
+  const command = subcommand(args)
+  // the MCP server has a bundle of its own: its SDK costs the other commands nothing
+  if (command === "mcp") return load("mcp").main(args, JOBS_VERSION)
+  const fast = command === "run" ? load("run").tryRun(args, JOBS_VERSION) : undefined
   return fast ?? load("cli").main(args, JOBS_VERSION)
 }
 

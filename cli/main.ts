@@ -14,9 +14,11 @@ import * as Clean from "./commands/clean.ts"
 import * as Events from "./commands/events.ts"
 import * as List from "./commands/list.ts"
 import * as Logs from "./commands/logs.ts"
+import * as Mcp from "./commands/mcp.ts"
 import * as Retry from "./commands/retry.ts"
 import * as Rm from "./commands/rm.ts"
 import * as Run from "./commands/run.ts"
+import * as Skills from "./commands/skills.ts"
 import * as Status from "./commands/status.ts"
 import * as Stop from "./commands/stop.ts"
 import * as Wait from "./commands/wait.ts"
@@ -40,7 +42,9 @@ const root = Command.make("jobs").pipe(
     Retry.command,
     Rm.command,
     Clean.command,
-    Attach.command
+    Attach.command,
+    Skills.command,
+    Mcp.command
   ])
 )
 
@@ -61,6 +65,11 @@ export const main = (args: ReadonlyArray<string>, version: string): Promise<numb
   const split = Argv.split(args)
   if (split.error !== undefined) {
     process.stderr.write(split.error + "\n")
+    return Promise.resolve(2)
+  }
+  // the only thing that ever asks a question is @effect/cli's --wizard: never wait for an answer that cannot come
+  if (split.cli.includes("--wizard") && process.stdin.isTTY !== true) {
+    process.stderr.write("Cannot start the wizard: stdin is not a terminal (give the command and its flags instead)\n")
     return Promise.resolve(2)
   }
   const invocation = Invocation.make(split, version)

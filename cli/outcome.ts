@@ -31,5 +31,6 @@ export const exitCode = (
 /** Warnings from the library, as `jobs: warning: ...` lines on stderr. */
 export const stderrLogger = Logger.make(({ logLevel, message }) => {
   const text = Array.isArray(message) ? message.join(" ") : String(message)
-  process.stderr.write(`jobs: ${logLevel.label.toLowerCase()}: ${text}\n`)
+  const level = logLevel.label === "WARN" ? "warning" : logLevel.label.toLowerCase()
+  process.stderr.write(`jobs: ${level}: ${text}\n`)
 })

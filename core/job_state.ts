@@ -237,3 +237,16 @@ export const toObject = (
   logPath: paths.logPath,
   eventsPath: paths.eventsPath
 })
+
+/**
+ * The exit code `jobs wait` reports for an ended job (DESIGN §4a): its code, 128+N when killed by signal N, and 125
+ * when there is none (interrupted, unknown, or stopped before it ran).
+ */
+export const waitExitCode = (job: JobObject): number => {
+  if (job.exitCode !== null) return job.exitCode
+  if (job.signal !== null) {
+    const n = signalNumber(job.signal)
+    return n === undefined ? 125 : 128 + n
+  }
+  return 125
+}

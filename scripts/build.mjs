@@ -51,9 +51,12 @@ const bundle = (entry, outfile, extra = {}) =>
 if (process.argv.includes("--schema")) {
   const tmp = Path.join(dist, "schema.cjs")
   await bundle("scripts/schema_entry.ts", tmp)
-  const { render } = (await import(tmp)).default
+  const { render, renderContract } = (await import(tmp)).default
   Fs.writeFileSync(Path.join(root, "events/schema.json"), render())
-  console.log("wrote events/schema.json")
+  const dir = Path.join(root, "cli/schemas")
+  Fs.mkdirSync(dir, { recursive: true })
+  for (const [file, text] of Object.entries(renderContract())) Fs.writeFileSync(Path.join(dir, file), text)
+  console.log("wrote events/schema.json and cli/schemas/*.schema.json")
 } else {
   Fs.mkdirSync(dist, { recursive: true })
   const pkg = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8"))
@@ -65,7 +68,8 @@ if (process.argv.includes("--schema")) {
       define: { JOBS_VERSION: JSON.stringify(pkg.version) }
     }),
     bundle("cli/fast_run.ts", Path.join(dist, "run.cjs")),
-    bundle("cli/main.ts", Path.join(dist, "cli.cjs"))
+    bundle("cli/main.ts", Path.join(dist, "cli.cjs")),
+    bundle("cli/mcp.ts", Path.join(dist, "mcp.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
   // V8 code caches: compiling 1 MB of JavaScript is a third of start-up without them

@@ -11,17 +11,6 @@ import { Invocation } from "../invocation.ts"
 import * as ProgressBar from "../progress_bar.ts"
 import * as Render from "../render.ts"
 
-/** The exit code `jobs wait` reports for an ended job (DESIGN §4a). */
-const exitCodeOf = (job: JobState.JobObject): number => {
-  if (job.exitCode !== null) return job.exitCode
-  if (job.signal !== null) {
-    const n = JobState.signalNumber(job.signal)
-    return n === undefined ? 125 : 128 + n
-  }
-  // interrupted, unknown, or stopped before it ran: there is no exit code to report
-  return 125
-}
-
 /** `jobs wait ID... [--timeout D]` */
 export const command = Command.make(
   "wait",
@@ -54,7 +43,7 @@ export const command = Command.make(
       const job = waited.value
       results.push(job)
       if (!invocation.json) yield* Render.line(`${job.shortId} ${Render.statusText(job)}`)
-      const jobCode = exitCodeOf(job)
+      const jobCode = JobState.waitExitCode(job)
       if (code === 0 && jobCode !== 0) code = jobCode
     }
     if (invocation.json) yield* Render.json(results)

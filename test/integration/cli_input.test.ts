@@ -79,6 +79,7 @@ describe("bad input", () => {
       starts: "Cannot"
     },
     { what: "an unknown status filter", args: ["list", "--status", "sleeping"], code: 2, starts: "Cannot" },
+    { what: "the wizard without a terminal", args: ["--wizard"], code: 2, starts: "Cannot start the wizard" },
     { what: "a file as home", args: ["--home", file, "run", "--", "echo", "hi"], code: 1, starts: "Cannot" },
     { what: "a home under /proc", args: ["--home", "/proc/nope", "run", "--", "echo", "hi"], code: 1, starts: "Cannot" }
   ])("rejects $what ($args) with exit $code, one line, and no job", ({ args, code, starts }) => {

@@ -1,0 +1,302 @@
+// `jobs mcp`: a Model Context Protocol server over stdio, for AI agents. Its tools are the CLI's operations on the
+// same Jobs service; input and output schemas are generated from Effect Schemas (core/contract.ts), and errors are
+// tool errors carrying the CLI's one-line messages. Built as its own bundle (dist/mcp.cjs), so the SDK costs the
+// other commands nothing at start-up.
+
+import * as Fs from "node:fs"
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import {
+  CallToolRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema
+} from "@modelcontextprotocol/sdk/types.js"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as JSONSchema from "effect/JSONSchema"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Adapters from "../adapters/mod.ts"
+import * as Tmux from "../adapters/tmux.ts"
+import * as Contract from "../core/contract.ts"
+import { InvalidInput } from "../core/errors.ts"
+import * as Home from "../core/home.ts"
+import * as JobState from "../core/job_state.ts"
+import { Jobs, tailOffset } from "../core/jobs.ts"
+import * as Project from "../core/project.ts"
+
+const Id = Schema.String.annotations({ description: "job id, short id, name or unique prefix (at least 4 characters)" })
+const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optional(s)
+
+/** The tools: name → description, input and output schemas. */
+const inputs = {
+  run: Schema.Struct({
+    command: Schema.NonEmptyArray(Schema.String).annotations({ description: "the argv, run without a shell" }),
+    cwd: opt(Schema.String.annotations({ description: "directory to run in (default: the server's)" })),
+    name: opt(Schema.String),
+    env: opt(Schema.Record({ key: Schema.String, value: Schema.String })),
+    timeoutSecs: opt(Schema.Number),
+    key: opt(Schema.String.annotations({ description: "idempotency key: the same key returns the first job" })),
+    tmux: opt(Schema.Boolean.annotations({ description: "run in a tmux session (a real terminal)" })),
+    progressPattern: opt(Schema.String)
+  }),
+  list: Schema.Struct({
+    all: opt(Schema.Boolean.annotations({ description: "every project, not only the cwd's" })),
+    cwd: opt(Schema.String),
+    status: opt(Schema.Array(Contract.Status)),
+    limit: opt(Schema.Number.annotations({ description: "newest first, at most this many (default 50, 0: all)" }))
+  }),
+  status: Schema.Struct({ id: Id }),
+  summary: Schema.Struct({}),
+  logs: Schema.Struct({
+    id: Id,
+    offset: opt(Schema.Number.annotations({ description: "byte offset to read from (nextOffset of a previous call)" })),
+    tailLines: opt(Schema.Number.annotations({ description: "start at the last N lines instead" })),
+    maxBytes: opt(Schema.Number.annotations({ description: "at most this many bytes (default 65536)" }))
+  }),
+  wait: Schema.Struct({ id: Id, timeoutSecs: opt(Schema.Number) }),
+  stop: Schema.Struct({ id: Id, signal: opt(Schema.String), graceSecs: opt(Schema.Number) }),
+  retry: Schema.Struct({ id: Id })
+}
+
+const outputs = {
+  run: Contract.RunResult,
+  list: Schema.Struct({ jobs: Contract.ListResult, more: Schema.Boolean }),
+  status: Contract.StatusResult,
+  summary: Contract.Summary,
+  logs: Contract.LogsResult,
+  wait: Contract.WaitResult,
+  stop: Schema.extend(Contract.Job, Schema.Struct({ alreadyEnded: Schema.Boolean })),
+  retry: Contract.RunResult
+}
+
+const descriptions: Record<keyof typeof inputs, string> = {
+  run: "Start a command in the background and return its job at once (use wait or status to follow it).",
+  list: "List jobs, newest first: the cwd's project unless all is true.",
+  status: "One job in full: status, exit code, progress, paths.",
+  summary: "Counts of jobs by status, the home and the version.",
+  logs: "A slice of a job's output: from offset, or its last tailLines lines; continue with nextOffset.",
+  wait: "Wait until a job ends (or timeoutSecs passes) and return it with the exit code `jobs wait` would give.",
+  stop: "Stop a job: the signal (default TERM) to its process group, KILL after the grace.",
+  retry: "Run a job again with the same command, cwd and environment."
+}
+
+/** A JSON Schema whose top level is an object (MCP wants `type: "object"` there, not a `$ref`). */
+const objectSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
+  const json = JSONSchema.make(schema as never) as Record<string, any>
+  const ref = typeof json.$ref === "string" ? json.$ref.replace("#/$defs/", "") : undefined
+  // an empty Struct is "any object or array" to Effect's JSON Schema: a tool without arguments says so plainly
+  if (ref === undefined) return json.type === "object" ? json : { type: "object", properties: {} }
+  const { [ref]: top, ...defs } = json.$defs as Record<string, object>
+  return { ...top, ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}) }
+}
+
+/** The length of the longest prefix of `bytes` that does not end inside a UTF-8 character. */
+const utf8Boundary = (bytes: Buffer): number => {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const b = bytes[bytes.length - back]!
+    if ((b & 0xc0) === 0x80) continue
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1
+    return need > back ? bytes.length - back : bytes.length
+  }
+  return bytes.length
+}
+
+const serverEnv = (): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+  return env
+}
+
+/** Starts the server on stdin/stdout and resolves when the client goes away. */
+export const main = async (args: ReadonlyArray<string>, version: string): Promise<number> => {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(
+      "jobs mcp: a Model Context Protocol server on stdin/stdout with the tools run, list, status, summary, logs,\n" +
+        "wait, stop and retry, and the resources jobs://JOB/events and jobs://JOB/output.\n" +
+        "Register it with your agent as the command `jobs mcp`; --home DIR or JOBS_HOME select the home.\n"
+    )
+    return 0
+  }
+  const homeFlag = args.indexOf("--home")
+  const home = Home.resolve(homeFlag >= 0 ? args[homeFlag + 1] : undefined)
+  const runtime = ManagedRuntime.make(Adapters.layer(home))
+  const server = new Server({ name: "jobs", version }, { capabilities: { tools: {}, resources: {} } })
+
+  const handlers: {
+    [K in keyof typeof inputs]: (input: (typeof inputs)[K]["Type"]) => Effect.Effect<unknown, any, Jobs>
+  } = {
+    run: (input) =>
+      Effect.flatMap(Jobs, (jobs) =>
+        jobs.submit({
+          command: input.command,
+          cwd: input.cwd ?? process.cwd(),
+          env: { ...serverEnv(), ...input.env },
+          name: input.name ?? null,
+          timeoutSecs: input.timeoutSecs ?? null,
+          key: input.key ?? null,
+          executor: input.tmux === true ? "tmux" : "local",
+          progressPattern: input.progressPattern ?? null
+        })
+      ).pipe(Effect.map(({ job, existing }) => ({ ...job, existing }))),
+    list: (input) =>
+      Effect.flatMap(Jobs, (jobs) =>
+        jobs.list({
+          project: input.all === true ? undefined : Project.detect(input.cwd ?? process.cwd()),
+          statuses: input.status,
+          limit: input.limit ?? 50
+        })
+      ),
+    status: (input) =>
+      Effect.flatMap(Jobs, (jobs) => jobs.get(input.id)).pipe(
+        Effect.map((job) => ({
+          ...job,
+          attachCommand: job.executor === "tmux" ? Tmux.attachCommand(Home.layout(home), job.id) : null
+        }))
+      ),
+    summary: () => Effect.flatMap(Jobs, (jobs) => jobs.summary).pipe(Effect.map((s) => ({ ...s, version }))),
+    logs: (input) =>
+      Effect.flatMap(Jobs, (jobs) => jobs.get(input.id)).pipe(
+        Effect.map((job) => {
+          const offset =
+            input.tailLines !== undefined ? tailOffset(job.logPath, input.tailLines) : Math.max(0, input.offset ?? 0)
+          const max = Math.max(1, Math.min(input.maxBytes ?? 65536, 1024 * 1024))
+          let size = 0
+          let bytes = Buffer.alloc(0)
+          try {
+            const fd = Fs.openSync(job.logPath, "r")
+            try {
+              size = Fs.fstatSync(fd).size
+              const buffer = Buffer.alloc(Math.max(0, Math.min(max, size - offset)))
+              const n = Fs.readSync(fd, buffer, 0, buffer.length, offset)
+              bytes = buffer.subarray(0, n)
+            } finally {
+              Fs.closeSync(fd)
+            }
+          } catch {
+            // no output yet
+          }
+          // a slice that stops inside a UTF-8 character ends before it; the next call starts there
+          const whole = utf8Boundary(bytes)
+          const nextOffset = offset + whole
+          return {
+            job: job.id,
+            text: bytes.subarray(0, whole).toString("utf8"),
+            offset,
+            nextOffset,
+            ended: JobState.isTerminal(job.status) && nextOffset >= size
+          }
+        })
+      ),
+    wait: (input) =>
+      Effect.flatMap(Jobs, (jobs) =>
+        Effect.flatMap(jobs.wait(input.id, { timeoutSecs: input.timeoutSecs }), (waited) =>
+          Option.isSome(waited)
+            ? Effect.succeed({ job: waited.value, exitCode: JobState.waitExitCode(waited.value), timedOut: false })
+            : Effect.map(jobs.get(input.id), (job) => ({ job, exitCode: 124, timedOut: true }))
+        )
+      ),
+    stop: (input) =>
+      Effect.flatMap(Jobs, (jobs) =>
+        jobs.stop(input.id, {
+          ...(input.signal === undefined ? {} : { signal: input.signal }),
+          ...(input.graceSecs === undefined ? {} : { graceSecs: input.graceSecs })
+        })
+      ).pipe(Effect.map(({ job, alreadyEnded }) => ({ ...job, alreadyEnded }))),
+    retry: (input) =>
+      Effect.flatMap(Jobs, (jobs) => jobs.retry(input.id)).pipe(Effect.map(({ job }) => ({ ...job, existing: false })))
+  }
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (Object.keys(inputs) as Array<keyof typeof inputs>).map((name) => ({
+      name,
+      description: descriptions[name],
+      inputSchema: objectSchema(inputs[name]) as { type: "object" },
+      outputSchema: objectSchema(outputs[name]) as { type: "object" }
+    }))
+  }))
+
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const name = request.params.name as keyof typeof inputs
+    const fail = (message: string) => ({ isError: true, content: [{ type: "text" as const, text: message }] })
+    if (!(name in inputs)) return fail(`Cannot call tool "${request.params.name}": no such tool`)
+    const decoded = Schema.decodeUnknownEither(inputs[name] as Schema.Schema<any>)(request.params.arguments ?? {})
+    if (decoded._tag === "Left") {
+      const why = decoded.left.message.replace(/\s+/g, " ").trim()
+      return fail(new InvalidInput({ message: `Cannot call tool "${name}": ${why}` }).message)
+    }
+    const exit = await runtime.runPromiseExit(handlers[name](decoded.right as never))
+    if (Exit.isFailure(exit)) {
+      const failure = Cause.failureOption(exit.cause)
+      return fail(
+        Option.isSome(failure)
+          ? String((failure.value as { message?: string }).message ?? failure.value)
+          : `Cannot run tool "${name}": internal error: ${Cause.pretty(exit.cause).split("\n")[0]}`
+      )
+    }
+    const result = exit.value as Record<string, unknown>
+    return { content: [{ type: "text" as const, text: JSON.stringify(result) }], structuredContent: result }
+  })
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: [
+      {
+        uriTemplate: "jobs://{id}/events",
+        name: "events",
+        description: "A job's event log (JSON Lines, see events/schema.json)",
+        mimeType: "application/x-ndjson"
+      },
+      {
+        uriTemplate: "jobs://{id}/output",
+        name: "output",
+        description: "A job's output (its last megabyte)",
+        mimeType: "text/plain"
+      }
+    ]
+  }))
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    const m = /^jobs:\/\/([^/]+)\/(events|output)$/.exec(request.params.uri)
+    if (m === null)
+      throw new Error(`Cannot read resource "${request.params.uri}": use jobs://ID/events or jobs://ID/output`)
+    const exit = await runtime.runPromiseExit(Effect.flatMap(Jobs, (jobs) => jobs.get(decodeURIComponent(m[1]!))))
+    if (Exit.isFailure(exit)) {
+      const failure = Cause.failureOption(exit.cause)
+      throw new Error(
+        Option.isSome(failure) ? String((failure.value as { message?: string }).message) : "internal error"
+      )
+    }
+    const job = exit.value
+    const path = m[2] === "events" ? job.eventsPath : job.logPath
+    let text = ""
+    try {
+      const size = Fs.statSync(path).size
+      const start = m[2] === "output" ? Math.max(0, size - 1024 * 1024) : 0
+      const fd = Fs.openSync(path, "r")
+      try {
+        const buffer = Buffer.alloc(size - start)
+        text = buffer.subarray(0, Fs.readSync(fd, buffer, 0, buffer.length, start)).toString("utf8")
+      } finally {
+        Fs.closeSync(fd)
+      }
+    } catch {
+      // nothing written yet
+    }
+    return {
+      contents: [{ uri: request.params.uri, mimeType: m[2] === "events" ? "application/x-ndjson" : "text/plain", text }]
+    }
+  })
+
+  const transport = new StdioServerTransport()
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve()
+    process.stdin.once("end", () => resolve())
+  })
+  await server.connect(transport)
+  await closed
+  await runtime.dispose()
+  return 0
+}

@@ -1,0 +1,130 @@
+// The JSON contract: every shape that `--json` prints and that the MCP server returns, as Effect Schemas. JSON
+// Schemas generated from them are checked in under cli/schemas/ (a test fails when they drift). Fields only ever
+// grow; renaming one is a breaking change.
+import * as Schema from "effect/Schema"
+import type * as JobState from "./job_state.ts"
+
+/** A status word (DESIGN §4a). */
+export const Status = Schema.Literal(
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "stopped",
+  "timed-out",
+  "interrupted",
+  "unknown"
+)
+
+/** How far a job got. */
+export const Progress = Schema.Struct({
+  done: Schema.Number,
+  total: Schema.NullOr(Schema.Number),
+  percent: Schema.NullOr(Schema.Number),
+  rate: Schema.NullOr(Schema.Number),
+  etaSecs: Schema.NullOr(Schema.Number),
+  message: Schema.NullOr(Schema.String),
+  source: Schema.String
+}).annotations({ identifier: "Progress" })
+
+/** The job object. */
+export const Job = Schema.Struct({
+  id: Schema.String,
+  shortId: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  status: Status,
+  command: Schema.Array(Schema.String),
+  cwd: Schema.NullOr(Schema.String),
+  project: Schema.NullOr(Schema.String),
+  executor: Schema.String,
+  worker: Schema.NullOr(Schema.String),
+  createdAt: Schema.NullOr(Schema.String),
+  startedAt: Schema.NullOr(Schema.String),
+  finishedAt: Schema.NullOr(Schema.String),
+  exitCode: Schema.NullOr(Schema.Number),
+  signal: Schema.NullOr(Schema.String),
+  pid: Schema.NullOr(Schema.Number),
+  timeoutSecs: Schema.NullOr(Schema.Number),
+  key: Schema.NullOr(Schema.String),
+  retryOf: Schema.NullOr(Schema.String),
+  reason: Schema.NullOr(Schema.String),
+  progress: Schema.NullOr(Progress),
+  logPath: Schema.String,
+  eventsPath: Schema.String
+}).annotations({ identifier: "Job" })
+
+// the interface the code uses and the schema the contract publishes are the same shape
+const sameShape: (job: JobState.JobObject) => typeof Job.Type = (job) => job
+void sameShape
+
+/** `jobs run --json`, `jobs retry --json`, the MCP tool run. */
+export const RunResult = Schema.extend(Job, Schema.Struct({ existing: Schema.Boolean })).annotations({
+  identifier: "RunResult"
+})
+
+/** `jobs list --json`. */
+export const ListResult = Schema.Array(Job).annotations({ identifier: "ListResult" })
+
+/** `jobs status ID --json`. */
+export const StatusResult = Schema.extend(
+  Job,
+  Schema.Struct({ attachCommand: Schema.NullOr(Schema.String) })
+).annotations({ identifier: "StatusResult" })
+
+/** `jobs status --json` without an id. */
+export const Summary = Schema.Struct({
+  home: Schema.String,
+  total: Schema.Number,
+  counts: Schema.Struct({
+    pending: Schema.Number,
+    running: Schema.Number,
+    completed: Schema.Number,
+    failed: Schema.Number,
+    stopped: Schema.Number,
+    "timed-out": Schema.Number,
+    interrupted: Schema.Number,
+    unknown: Schema.Number
+  }),
+  version: Schema.String
+}).annotations({ identifier: "Summary" })
+
+/** `jobs stop --json`: one entry per argument. */
+export const StopResult = Schema.Array(Schema.extend(Job, Schema.Struct({ alreadyEnded: Schema.Boolean }))).annotations(
+  { identifier: "StopResult" }
+)
+
+/** `jobs wait --json`, `jobs rm --json`, `jobs clean --json`: the jobs concerned. */
+export const JobsResult = Schema.Array(Job).annotations({ identifier: "JobsResult" })
+
+/** One line of `jobs logs --json`. */
+export const LogLine = Schema.Struct({ job: Schema.String, line: Schema.String }).annotations({ identifier: "LogLine" })
+
+/** The MCP tool logs: a slice of the output and where to continue. */
+export const LogsResult = Schema.Struct({
+  job: Schema.String,
+  text: Schema.String,
+  offset: Schema.Number,
+  nextOffset: Schema.Number,
+  ended: Schema.Boolean
+}).annotations({ identifier: "LogsResult" })
+
+/** The MCP tool wait: the job, and the exit code `jobs wait` would exit with. */
+export const WaitResult = Schema.Struct({
+  job: Job,
+  exitCode: Schema.Number,
+  timedOut: Schema.Boolean
+}).annotations({ identifier: "WaitResult" })
+
+/** Every published shape, by the name of its schema file. */
+export const shapes = {
+  job: Job,
+  "run-result": RunResult,
+  "list-result": ListResult,
+  "status-result": StatusResult,
+  summary: Summary,
+  "stop-result": StopResult,
+  "jobs-result": JobsResult,
+  "log-line": LogLine,
+  "logs-result": LogsResult,
+  "wait-result": WaitResult
+} as const
