@@ -22,14 +22,15 @@ export const showing = <A, E, R>(
   if (process.stderr.isTTY !== true) return use(noBar)
   let line = ""
   let shown = false
-  const write = (text: string) => Effect.sync(() => void process.stderr.write(text))
   const bar: Bar = {
-    clear: Effect.suspend(() => (shown ? write("\r\u001b[K") : Effect.void)).pipe(
-      Effect.tap(() => Effect.sync(() => void (shown = false)))
-    ),
-    redraw: Effect.suspend(() => (line === "" ? Effect.void : write(`\r\u001b[K${line}`))).pipe(
-      Effect.tap(() => Effect.sync(() => void (shown = line !== "")))
-    )
+    clear: Effect.sync(() => {
+      if (shown) process.stderr.write("\r\u001b[K")
+      shown = false
+    }),
+    redraw: Effect.sync(() => {
+      if (line !== "") process.stderr.write(`\r\u001b[K${line}`)
+      shown = line !== ""
+    })
   }
   const width = Math.max(20, (process.stderr.columns ?? 80) - 1)
   const tick = jobs.get(id).pipe(
