@@ -10,14 +10,15 @@ import * as Supervisor from "./supervisor.ts"
 
 export const liveness = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
   Effect.sync(() => {
-    const started = state.started
-    if (started === null) return "alive"
-    return Proc.isAlive(started.supervisorPid, started.supervisorStartTime, started.bootId) ? "alive" : "dead"
+    // a queued job's waiter is its supervisor too
+    const supervisor = state.started ?? state.queued
+    if (supervisor === null) return "alive"
+    return Proc.isAlive(supervisor.supervisorPid, supervisor.supervisorStartTime, supervisor.bootId) ? "alive" : "dead"
   })
 
 const requestStop = (state: JobState.JobState): Effect.Effect<void> =>
   Effect.sync(() => {
-    const started = state.started
+    const started = state.started ?? state.queued
     if (started === null) return
     // signal only the process that is still our supervisor: never a pid the kernel has handed on
     if (!Proc.isAlive(started.supervisorPid, started.supervisorStartTime, started.bootId)) return

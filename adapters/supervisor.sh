@@ -27,6 +27,12 @@ shift 5
 if [ "$#" -eq 0 ] && [ -f "$_jd/argv" ]; then
   . "$_jd/argv"
 fi
+# the queue (JOB_DIR/queue, written by jobs run): _jgroup, _jprio, _jafter (ids), _jafterany
+_jgroup= _jprio=0 _jafter= _jafterany= _jslot= _jentry=
+[ -f "$_jd/queue" ] && . "$_jd/queue"
+_jhome=${_jd%/jobs/*}
+_jgdir=$_jhome/groups/$_jgroup
+_jconf=$_jhome/groups/$_jgroup.yaml
 _jev=$_jd/events.jsonl
 _jout=$_jd/output.log
 _jpid=
@@ -67,6 +73,104 @@ _jgroup_alive() {
     # shellcheck disable=SC2086
     set -- $_js
     [ "$3" = "$_jpid" ] && [ "$1" != Z ] && [ "$1" != X ] && return 0
+  done
+  return 1
+}
+
+# _jlive PID START: does that very process (pid and start time) still run?
+_jlive() {
+  read -r _js </proc/"$1"/stat 2>/dev/null || return 1
+  _jwant=$2
+  _js=${_js##*) }
+  # shellcheck disable=SC2086
+  set -- $_js
+  [ "$1" != Z ] && [ "$1" != X ] || return 1
+  shift 19
+  [ "$1" = "$_jwant" ]
+}
+
+# _jdeps: true when the dependencies let the job go on (all ended well, or ended at all with --after-any), with
+# _jfaileddep set when one of them failed; false to keep waiting.
+_jdeps() {
+  for _jdep in $_jafter; do
+    _jf=$_jhome/jobs/$_jdep/events.jsonl
+    if grep -q '"type":"Exited"' "$_jf" 2>/dev/null; then
+      if [ -z "$_jafterany" ]; then
+        if ! grep '"type":"Exited"' "$_jf" | grep -q '"code":0,' ||
+          grep -q '"type":"StopRequested"\|"type":"TimedOut"' "$_jf"; then
+          _jfaileddep=$_jdep
+          return 0
+        fi
+      fi
+    elif [ ! -f "$_jf" ] || grep -q '"type":"Interrupted"\|"type":"DependencyFailed"' "$_jf"; then
+      if [ -z "$_jafterany" ]; then
+        _jfaileddep=$_jdep
+        return 0
+      fi
+    else
+      # still to come, unless its supervisor is gone without a word (then it will never end well)
+      _jsv=$(grep -E '"type":"(Started|Queued)"' "$_jf" | tail -n 1 |
+        sed -n 's/.*"supervisorPid":\([0-9]*\),"supervisorStartTime":\([0-9]*\).*/\1 \2/p')
+      # shellcheck disable=SC2086
+      if [ -n "$_jsv" ] && ! _jlive $_jsv && ! grep -q '"type":"Exited"' "$_jf"; then
+        if [ -z "$_jafterany" ]; then
+          _jfaileddep=$_jdep
+          return 0
+        fi
+        continue
+      fi
+      return 1
+    fi
+  done
+  return 0
+}
+
+# _jtake: true when the job may start now: its group is not paused, has a free slot (a file created with
+# noclobber, holding "pid start" of its supervisor), and fewer live waiters are ahead of it (higher priority, then
+# older: the order of the queue file names) than there are free slots. Entries and slots of dead supervisors
+# are cleared on the way, so a waiter or a job killed with -9 never blocks the queue.
+_jtake() {
+  grep -q '^paused: *true' "$_jconf" 2>/dev/null && return 1
+  _jn=$(sed -n 's/^parallel: *\([0-9][0-9]*\).*/\1/p' "$_jconf" 2>/dev/null)
+  [ -z "$_jn" ] && return 0
+  [ "$_jn" -gt 0 ] || return 1
+  _jused=0
+  for _jsf in "$_jgdir"/slots/*; do
+    [ -f "$_jsf" ] || continue
+    _jp= _jt=
+    read -r _jp _jt <"$_jsf" 2>/dev/null
+    # an empty slot file is being written this instant: it counts as taken
+    if [ -n "$_jp" ] && ! _jlive "$_jp" "$_jt"; then
+      mv "$_jsf" "$_jsf.stale.$$" 2>/dev/null && rm -f "$_jsf.stale.$$"
+      continue
+    fi
+    _jused=$((_jused + 1))
+  done
+  _jfree=$((_jn - _jused))
+  [ "$_jfree" -gt 0 ] || return 1
+  _jahead=0
+  for _jq in "$_jgdir"/queue/*; do
+    [ "$_jq" = "$_jentry" ] && break
+    [ -f "$_jq" ] || continue
+    _jp= _jt=
+    read -r _jp _jt <"$_jq" 2>/dev/null
+    if [ -n "$_jp" ] && ! _jlive "$_jp" "$_jt"; then
+      rm -f "$_jq"
+      continue
+    fi
+    _jahead=$((_jahead + 1))
+  done
+  [ "$_jahead" -lt "$_jfree" ] || return 1
+  _ji=1
+  while [ "$_ji" -le "$_jn" ]; do
+    if (
+      set -C
+      echo "$$ $_jself" >"$_jgdir/slots/$_ji"
+    ) 2>/dev/null; then
+      _jslot=$_jgdir/slots/$_ji
+      return 0
+    fi
+    _ji=$((_ji + 1))
   done
   return 1
 }
@@ -122,13 +226,40 @@ read -r _jboot </proc/sys/kernel/random/boot_id 2>/dev/null || _jboot=unknown
 _jhost=$(uname -n 2>/dev/null | tr -cd 'A-Za-z0-9._-')
 _jself=$(_jstarttime $$) || _jself=0
 
+# a queued job waits here, its supervisor being the waiter (no daemon): for its dependencies, then a slot
+if [ -n "$_jgroup" ] || [ -n "$_jafter" ]; then
+  _jemit Queued queued ",\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"
+  if [ -n "$_jgroup" ]; then
+    mkdir -p "$_jgdir/queue" "$_jgdir/slots" 2>/dev/null
+    _jentry=$_jgdir/queue/$(printf '%07d' $((1000000 - _jprio)))-$_jid
+    echo "$$ $_jself" >"$_jentry"
+  fi
+  while :; do
+    [ -n "$_jstopping" ] || [ -f "$_jd/stop" ] && break
+    _jfaileddep=
+    if _jdeps; then
+      if [ -n "$_jfaileddep" ]; then
+        [ -n "$_jentry" ] && rm -f "$_jentry"
+        _jemit DependencyFailed depfailed ",\"dependency\":\"$_jfaileddep\""
+        exit 0
+      fi
+      [ -z "$_jgroup" ] && break
+      _jtake && break
+    fi
+    sleep 0.3
+  done
+  [ -n "$_jentry" ] && rm -f "$_jentry"
+fi
+
 if [ -n "$_jstopping" ] || [ -f "$_jd/stop" ]; then
   # stopped before it started: nothing ran
+  [ -n "$_jslot" ] && rm -f "$_jslot"
   _jemit Exited exited ',"code":null,"signal":null'
   exit 0
 fi
 if ! cd "$_jcwd" 2>/dev/null; then
   printf 'jobs: cannot enter directory %s\n' "$_jcwd" >>"$_jout"
+  [ -n "$_jslot" ] && rm -f "$_jslot"
   _jemit Exited exited ',"code":1,"signal":null'
   exit 1
 fi
@@ -221,6 +352,8 @@ if [ "$_jrc" -gt 128 ] && [ "$_jrc" -le 192 ]; then
 else
   _jemit Exited exited ",\"code\":$_jrc,\"signal\":null"
 fi
+# the slot is free as soon as the job has ended (a tmux job's done screen holds none)
+[ -n "$_jslot" ] && rm -f "$_jslot"
 if [ -n "$_jtmux" ]; then
   tmux pipe-pane -t "$TMUX_PANE" 2>/dev/null
   case $_jrc in

@@ -23,7 +23,11 @@ const RUN_VALUE_FLAGS = new Set([
   "--timeout",
   "--key",
   "--grace",
-  "--progress-pattern"
+  "--progress-pattern",
+  "--group",
+  "--priority",
+  "--after",
+  "--after-any"
 ])
 
 /** Splits `process.argv.slice(2)`. */

@@ -15,7 +15,18 @@ import * as Outcome from "./outcome.ts"
 import type * as RunSubmit from "./run_submit.ts"
 import { submit } from "./run_submit.ts"
 
-type Single = "name" | "cwd" | "envFile" | "timeout" | "grace" | "key" | "progressPattern"
+type Single =
+  | "name"
+  | "cwd"
+  | "envFile"
+  | "timeout"
+  | "grace"
+  | "key"
+  | "progressPattern"
+  | "group"
+  | "priority"
+  | "after"
+  | "afterAny"
 
 const SINGLE: Record<string, Single> = {
   "--name": "name",
@@ -24,7 +35,11 @@ const SINGLE: Record<string, Single> = {
   "--timeout": "timeout",
   "--grace": "grace",
   "--key": "key",
-  "--progress-pattern": "progressPattern"
+  "--progress-pattern": "progressPattern",
+  "--group": "group",
+  "--priority": "priority",
+  "--after": "after",
+  "--after-any": "afterAny"
 }
 
 /** The flags of `jobs run`, or undefined when anything is unusual (the full parser then explains). */
@@ -59,6 +74,10 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     grace: opt("grace"),
     key: opt("key"),
     progressPattern: opt("progressPattern"),
+    group: opt("group"),
+    priority: opt("priority"),
+    after: opt("after"),
+    afterAny: opt("afterAny"),
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
     attach: false

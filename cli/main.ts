@@ -12,6 +12,7 @@ import * as Argv from "./argv.ts"
 import * as Attach from "./commands/attach.ts"
 import * as Clean from "./commands/clean.ts"
 import * as Events from "./commands/events.ts"
+import * as Group from "./commands/group.ts"
 import * as List from "./commands/list.ts"
 import * as Logs from "./commands/logs.ts"
 import * as Mcp from "./commands/mcp.ts"
@@ -43,6 +44,7 @@ const root = Command.make("jobs").pipe(
     Rm.command,
     Clean.command,
     Attach.command,
+    Group.command,
     Skills.command,
     Mcp.command
   ])

@@ -38,7 +38,9 @@ export const statusText = (job: JobState.JobObject): string =>
     ? `${job.status} [${job.exitCode}]`
     : job.signal !== null
       ? `${job.status} [${job.signal}]`
-      : job.status
+      : job.position !== null
+        ? `${job.status} (#${job.position})`
+        : job.status
 
 const truncate = (text: string, width: number): string =>
   text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + "…"

@@ -21,6 +21,10 @@ export interface RunFlags {
   readonly grace: Option.Option<string>
   readonly key: Option.Option<string>
   readonly progressPattern: Option.Option<string>
+  readonly group: Option.Option<string>
+  readonly priority: Option.Option<string>
+  readonly after: Option.Option<string>
+  readonly afterAny: Option.Option<string>
   readonly tmux: boolean
   readonly attach: boolean
 }
@@ -77,6 +81,23 @@ export const submit = Effect.fn("jobs.run")(function* (
     return yield* new InvalidInput({ message: "Cannot attach to a job without a terminal: --attach needs --tmux" })
   }
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
+  const priority = Option.isNone(flags.priority) ? undefined : Number(flags.priority.value)
+  if (priority !== undefined && !Number.isInteger(priority)) {
+    return yield* new InvalidInput({
+      message: `Cannot parse --priority "${Option.getOrThrow(flags.priority)}": use a whole number`
+    })
+  }
+  if (Option.isSome(flags.after) && Option.isSome(flags.afterAny)) {
+    return yield* new InvalidInput({ message: "Cannot wait for jobs both ways: use --after or --after-any, not both" })
+  }
+  const afterList = Option.orElse(flags.after, () => flags.afterAny).pipe(
+    Option.map((text) =>
+      text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "")
+    )
+  )
   const graceSecs = yield* durationFlag("grace", flags.grace)
   const cwd = Path.resolve(
     invocation.cwd,
@@ -92,7 +113,10 @@ export const submit = Effect.fn("jobs.run")(function* (
     graceSecs,
     key: Option.getOrNull(flags.key),
     executor: flags.tmux ? "tmux" : "local",
-    progressPattern: Option.getOrNull(flags.progressPattern)
+    progressPattern: Option.getOrNull(flags.progressPattern),
+    group: Option.getOrNull(flags.group),
+    ...(priority === undefined ? {} : { priority }),
+    after: Option.isSome(afterList) ? { jobs: afterList.value, any: Option.isSome(flags.afterAny) } : null
   })
   if (existing) {
     yield* Render.note(`jobs: key "${job.key}" already names job ${job.shortId} (${job.status}); not started again`)

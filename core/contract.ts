@@ -48,6 +48,10 @@ export const Job = Schema.Struct({
   key: Schema.NullOr(Schema.String),
   retryOf: Schema.NullOr(Schema.String),
   reason: Schema.NullOr(Schema.String),
+  group: Schema.NullOr(Schema.String),
+  priority: Schema.Number,
+  after: Schema.Array(Schema.String),
+  position: Schema.NullOr(Schema.Number),
   progress: Schema.NullOr(Progress),
   logPath: Schema.String,
   eventsPath: Schema.String

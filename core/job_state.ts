@@ -33,6 +33,8 @@ export interface JobState {
   readonly exitCode: number | null
   readonly signal: string | null
   readonly started: (Event.Event & { readonly type: "Started" }) | null
+  /** The waiter of a queued job (its supervisor, before it starts the command). */
+  readonly queued: (Event.Event & { readonly type: "Queued" }) | null
   readonly stopRequested: boolean
   readonly timedOut: boolean
   readonly reason: string | null
@@ -53,6 +55,7 @@ export const initial = (id: string): JobState => ({
   exitCode: null,
   signal: null,
   started: null,
+  queued: null,
   stopRequested: false,
   timedOut: false,
   reason: null,
@@ -95,6 +98,12 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
         : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
     case "ProgressRecorded":
       return { ...next, progress: event.progress }
+    case "Queued":
+      return state.status === "pending" ? { ...next, queued: event } : next
+    case "DependencyFailed":
+      return state.status === "pending"
+        ? { ...next, status: "failed", finishedAt: event.at, reason: `dependency failed: ${event.dependency}` }
+        : next
   }
 }
 
@@ -187,6 +196,12 @@ export interface JobObject {
   readonly key: string | null
   readonly retryOf: string | null
   readonly reason: string | null
+  readonly group: string | null
+  readonly priority: number
+  /** Ids of the jobs this one waits for. */
+  readonly after: ReadonlyArray<string>
+  /** A waiting job's place in its group's queue (1 starts next), else null. */
+  readonly position: number | null
   /** How far the job got, with its rate and ETA; null when it reports none. */
   readonly progress: ProgressView | null
   readonly logPath: string
@@ -212,7 +227,8 @@ export interface ProgressView {
 export const toObject = (
   state: JobState,
   paths: { readonly logPath: string; readonly eventsPath: string },
-  progress: ProgressView | null = null
+  progress: ProgressView | null = null,
+  position: number | null = null
 ): JobObject => ({
   id: state.id,
   shortId: state.id.slice(-8).toLowerCase(),
@@ -233,6 +249,10 @@ export const toObject = (
   key: state.spec?.key ?? null,
   retryOf: state.spec?.retryOf ?? null,
   reason: state.reason,
+  group: state.spec?.group ?? null,
+  priority: state.spec?.priority ?? 0,
+  after: state.spec?.after?.jobs ?? [],
+  position,
   progress,
   logPath: paths.logPath,
   eventsPath: paths.eventsPath

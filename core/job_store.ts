@@ -156,8 +156,24 @@ export const make = (home: string) => {
       Fs.renameSync(`${p.stopPath}.tmp`, p.stopPath)
     })
 
+  /** The queue settings the supervisor sources before it waits (group, priority, the ids to wait for). */
+  const writeQueue = (
+    id: string,
+    group: string | null,
+    priority: number,
+    after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
+  ) =>
+    attempt("write queue settings", paths(id).dir, () => {
+      const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
+      const text =
+        `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
+        `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
+      Fs.writeFileSync(Path.join(paths(id).dir, "queue"), text, { mode: 0o600 })
+    })
+
   return {
     home,
+    writeQueue,
     layout,
     paths,
     ensure,

@@ -160,7 +160,7 @@ export const make = Effect.gen(function* () {
       while (Date.now() < deadline) {
         current = yield* refresh(id)
         if (JobState.isTerminal(current.state.status)) break
-        if (current.state.status === "running" && !signalled) {
+        if ((current.state.status === "running" || current.state.queued !== null) && !signalled) {
           // forked: a requestStop that enforces the grace itself runs while this loop watches the log
           yield* Effect.fork(executor.requestStop(current.state, signal, graceSecs))
           signalled = true

@@ -7,11 +7,13 @@ import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import { InvalidInput, type StartFailed, type StorageError } from "./errors.ts"
 import type { Executors } from "./executor.ts"
+import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
 import type { JobStore, Loaded } from "./job_store.ts"
 import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
+import * as Reference from "./reference.ts"
 
 const now = () => new Date().toISOString()
 const eventId = () => Ids.make()
@@ -31,6 +33,12 @@ export interface SubmitInput {
   readonly executor?: string | undefined
   /** A regex with named groups `done` and `total` (and `message`) that finds progress in the output. */
   readonly progressPattern?: string | null | undefined
+  /** The queue group: the job waits for a free slot of it (see `jobs group set NAME --parallel N`). */
+  readonly group?: string | null | undefined
+  /** Higher starts first within a group (default 0). */
+  readonly priority?: number | undefined
+  /** References of jobs to wait for; `any`: start whatever their result, else only if all completed. */
+  readonly after?: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null | undefined
 }
 
 /** A submitted job, and whether it existed already (an idempotency key that was used before). */
@@ -66,12 +74,12 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
 
   /** The job object, with the progress its log recorded or, while it runs, what its files say now. */
   const toObject = (loaded: Loaded) => {
-    const found = loaded.state.progress ?? Progress.read(loaded.paths, loaded.state.spec)
-    return JobState.toObject(
-      loaded.state,
-      loaded.paths,
-      found === undefined ? null : Progress.view(found, loaded.state)
-    )
+    const { state } = loaded
+    const found = state.progress ?? Progress.read(loaded.paths, state.spec)
+    const group = state.spec?.group ?? null
+    const position =
+      state.status === "pending" && group !== null ? Groups.position(store.layout, group, state.id) : null
+    return JobState.toObject(state, loaded.paths, found === undefined ? null : Progress.view(found, state), position)
   }
 
   /** An ended job's last progress goes into its log once, so it outlives the files it was read from. */
@@ -106,7 +114,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
-      if (loaded.state.status !== "running") return loaded
+      if (loaded.state.status !== "running" && loaded.state.queued === null) return loaded
+      if (JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor === undefined) return loaded
       const liveness = yield* executor.liveness(loaded.state)
@@ -114,12 +123,14 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       if (liveness === "unknown") return { ...loaded, state: { ...loaded.state, status: "unknown" as const } }
       // the supervisor may have written Exited between our read and the check: read again before judging
       const again = yield* store.read(id)
-      if (again.state.status !== "running") return again
-      const started = again.state.started
+      if (JobState.isTerminal(again.state.status)) return again
+      const started = again.state.started ?? again.state.queued
       const reason =
         started !== null && started.bootId !== currentBootId()
           ? "the host rebooted while the job ran"
-          : `the supervisor (pid ${started?.supervisorPid ?? "?"}) is gone without recording an exit`
+          : again.state.started === null
+            ? `the waiter of the queued job (pid ${started?.supervisorPid ?? "?"}) is gone`
+            : `the supervisor (pid ${started?.supervisorPid ?? "?"}) is gone without recording an exit`
       yield* store
         .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason })
         .pipe(Effect.ignore)
@@ -159,6 +170,16 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           return yield* new InvalidInput({ message: `Cannot use progress pattern "${input.progressPattern}": ${why}` })
         }
       }
+      if (input.group !== undefined && input.group !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(input.group)) {
+        return yield* new InvalidInput({
+          message: `Cannot use group "${input.group}": a group name is 1 to 64 letters, digits, ".", "_" or "-"`
+        })
+      }
+      if (input.priority !== undefined && !(Number.isInteger(input.priority) && Math.abs(input.priority) <= 999_999)) {
+        return yield* new InvalidInput({
+          message: `Cannot use priority "${input.priority}": it is a whole number from -999999 to 999999`
+        })
+      }
       if (input.timeoutSecs !== undefined && input.timeoutSecs !== null && !(input.timeoutSecs > 0)) {
         return yield* new InvalidInput({ message: `Cannot use timeout "${input.timeoutSecs}": it must be above zero` })
       }
@@ -175,12 +196,30 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       return undefined
     })
 
+  /** The ids of the jobs named by --after: each must name exactly one existing job. */
+  const resolveAfter = (after: SubmitInput["after"]) =>
+    Effect.gen(function* () {
+      if (after === undefined || after === null || after.jobs.length === 0) return null
+      const ids = yield* store.ids
+      const resolved: Array<string> = []
+      for (const reference of after.jobs) {
+        const r = Reference.resolve(reference, ids, () => ids.map((id) => ({ id, name: store.nameOf(id) })))
+        if (r._tag !== "Found") {
+          const why = r._tag === "NotFound" ? "no such job" : `it matches ${r.candidates.length} jobs`
+          return yield* new InvalidInput({ message: `Cannot run after job "${reference}": ${why}` })
+        }
+        resolved.push(r.id)
+      }
+      return { jobs: resolved, any: after.any }
+    })
+
   const submit = (input: SubmitInput): Effect.Effect<Submission, InvalidInput | StorageError | StartFailed> =>
     Effect.gen(function* () {
       yield* validate(input)
       yield* store.ensure
       const kind = input.executor ?? "local"
       const executor = yield* executorFor(kind)
+      const after = yield* resolveAfter(input.after)
       const id = Ids.make()
       const key = input.key ?? null
       if (key !== null) {
@@ -207,12 +246,18 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
         key,
         retryOf: input.retryOf ?? null,
-        progressPattern: input.progressPattern ?? null
+        progressPattern: input.progressPattern ?? null,
+        group: input.group ?? null,
+        priority: input.priority ?? 0,
+        after
       }
       const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
       const paths = yield* store
         .create(submitted, input.env)
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
+      if (spec.group !== null || after !== null) {
+        yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
+      }
       yield* executor
         .start({ id, spec, paths, layout: store.layout })
         .pipe(

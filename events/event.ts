@@ -24,6 +24,16 @@ export const JobSpec = Schema.Struct({
   graceSecs: Schema.Number.annotations({ description: "seconds between TERM and KILL on stop or timeout" }),
   key: Schema.NullOr(Schema.String).annotations({ description: "idempotency key" }),
   retryOf: Schema.NullOr(Schema.String),
+  group: Schema.optional(Schema.NullOr(Schema.String).annotations({ description: "queue group (null: no limit)" })),
+  priority: Schema.optional(Schema.Number.annotations({ description: "higher starts first within a group" })),
+  after: Schema.optional(
+    Schema.NullOr(
+      Schema.Struct({
+        jobs: Schema.Array(Schema.String).annotations({ description: "ids of the jobs this one waits for" }),
+        any: Schema.Boolean.annotations({ description: "start whatever their result (else: only if all completed)" })
+      })
+    )
+  ),
   progressPattern: Schema.optional(
     Schema.NullOr(Schema.String).annotations({
       description: "a regex with named groups done and total (and message) that finds progress in the output"
@@ -75,6 +85,23 @@ export const Exited = Schema.Struct({
   signal: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "Exited" })
 
+/** The supervisor is waiting for the job's dependencies or a slot in its group (it is the waiter: no daemon). */
+export const Queued = Schema.Struct({
+  type: Schema.Literal("Queued"),
+  ...Common,
+  host: Schema.String,
+  bootId: Schema.String,
+  supervisorPid: Schema.Number,
+  supervisorStartTime: Schema.Number
+}).annotations({ identifier: "Queued" })
+
+/** A dependency of the job did not complete, so the job ends as failed without running. */
+export const DependencyFailed = Schema.Struct({
+  type: Schema.Literal("DependencyFailed"),
+  ...Common,
+  dependency: Schema.String.annotations({ description: "the id of the job that did not complete" })
+}).annotations({ identifier: "DependencyFailed" })
+
 /** How far a job got. */
 export const Progress = Schema.Struct({
   done: Schema.Number,
@@ -106,7 +133,9 @@ export const Event = Schema.Union(
   TimedOut,
   Exited,
   Interrupted,
-  ProgressRecorded
+  ProgressRecorded,
+  Queued,
+  DependencyFailed
 ).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"

@@ -34,6 +34,22 @@ const options = {
     Options.withDescription("A regex with named groups done and total that finds progress in the output"),
     Options.optional
   ),
+  group: Options.text("group").pipe(
+    Options.withDescription("Queue group: wait for a free slot (jobs group set NAME --parallel N)"),
+    Options.optional
+  ),
+  priority: Options.text("priority").pipe(
+    Options.withDescription("Within a group, higher starts first (default 0), then first come first served"),
+    Options.optional
+  ),
+  after: Options.text("after").pipe(
+    Options.withDescription("Start only once these jobs (comma-separated) completed; if one fails, fail too"),
+    Options.optional
+  ),
+  afterAny: Options.text("after-any").pipe(
+    Options.withDescription("Start once these jobs (comma-separated) ended, whatever their result"),
+    Options.optional
+  ),
   tmux: Options.boolean("tmux").pipe(
     Options.withDescription("Run in its own tmux session (a real terminal; jobs attach ID to watch it)")
   ),

@@ -1,0 +1,124 @@
+// jobs group set|ls|pause|resume: queue groups with a parallel limit, paused or not (no daemon: the waiting
+// supervisors read these settings).
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { InvalidInput, StorageError } from "../../core/errors.ts"
+import * as Groups from "../../core/groups.ts"
+import * as Home from "../../core/home.ts"
+import { Jobs } from "../../core/jobs.ts"
+import { Invocation } from "../invocation.ts"
+import * as Render from "../render.ts"
+
+const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("The group's name"))
+
+const checkName = (group: string) =>
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(group)
+    ? Effect.void
+    : Effect.fail(
+        new InvalidInput({
+          message: `Cannot use group "${group}": a group name is 1 to 64 letters, digits, ".", "_" or "-"`
+        })
+      )
+
+const update = (group: string, change: (s: Groups.Settings) => Groups.Settings) =>
+  Effect.gen(function* () {
+    yield* checkName(group)
+    const layout = Home.layout((yield* Invocation).home)
+    const next = change(Groups.read(layout, group))
+    yield* Effect.try({
+      try: () => Groups.write(layout, group, next),
+      catch: (cause) => new StorageError({ action: "write group settings", path: layout.home, cause })
+    })
+    return next
+  })
+
+const describe = (group: string, s: Groups.Settings) =>
+  `${group}: parallel ${s.parallel === null ? "unlimited" : s.parallel}${s.paused ? ", paused" : ""}`
+
+const set = Command.make(
+  "set",
+  {
+    name,
+    parallel: Options.integer("parallel").pipe(
+      Options.withDescription("How many of its jobs may run at once (0: none start)"),
+      Options.optional
+    ),
+    unlimited: Options.boolean("unlimited").pipe(Options.withDescription("Remove the parallel limit"))
+  },
+  Effect.fn("jobs.group.set")(function* ({ name: group, parallel, unlimited }) {
+    if (Option.isSome(parallel) && (parallel.value < 0 || unlimited)) {
+      return yield* new InvalidInput({
+        message: `Cannot set group "${group}": --parallel is 0 or more, without --unlimited`
+      })
+    }
+    const next = yield* update(group, (s) => ({
+      ...s,
+      parallel: unlimited ? null : Option.getOrElse(parallel, () => s.parallel)
+    }))
+    const invocation = yield* Invocation
+    yield* invocation.json ? Render.json({ name: group, ...next }) : Render.line(describe(group, next))
+  })
+).pipe(Command.withDescription("Set a group's parallel limit (jobs run --group NAME waits for a free slot)"))
+
+const pause = Command.make(
+  "pause",
+  { name },
+  Effect.fn("jobs.group.pause")(function* ({ name: group }) {
+    const next = yield* update(group, (s) => ({ ...s, paused: true }))
+    yield* Render.line(describe(group, next))
+  })
+).pipe(Command.withDescription("Start no new job of the group; running ones finish"))
+
+const resume = Command.make(
+  "resume",
+  { name },
+  Effect.fn("jobs.group.resume")(function* ({ name: group }) {
+    const next = yield* update(group, (s) => ({ ...s, paused: false }))
+    yield* Render.line(describe(group, next))
+  })
+).pipe(Command.withDescription("Let a paused group start jobs again"))
+
+const ls = Command.make(
+  "ls",
+  {},
+  Effect.fn("jobs.group.ls")(function* () {
+    const invocation = yield* Invocation
+    const jobs = yield* Jobs
+    const layout = Home.layout(invocation.home)
+    const { jobs: live } = yield* jobs.list({ statuses: ["pending", "running"], limit: 0 })
+    const rows = Groups.names(layout).map((group) => {
+      const s = Groups.read(layout, group)
+      const mine = live.filter((j) => j.group === group)
+      return {
+        name: group,
+        parallel: s.parallel,
+        paused: s.paused,
+        running: mine.filter((j) => j.status === "running").length,
+        pending: mine.filter((j) => j.status === "pending").length
+      }
+    })
+    if (invocation.json) return yield* Render.json(rows)
+    if (rows.length === 0) return yield* Render.note("no groups (jobs group set NAME --parallel N makes one)")
+    yield* Render.out(
+      Render.table(
+        ["GROUP", "PARALLEL", "PAUSED", "RUNNING", "PENDING"],
+        rows.map((r) => [
+          r.name,
+          r.parallel === null ? "-" : String(r.parallel),
+          r.paused ? "yes" : "no",
+          String(r.running),
+          String(r.pending)
+        ])
+      )
+    )
+  })
+).pipe(Command.withDescription("List groups with their limits and how many of their jobs run and wait"))
+
+/** `jobs group ...` */
+export const command = Command.make("group").pipe(
+  Command.withDescription("Queue groups: parallel limits and pausing, with no daemon"),
+  Command.withSubcommands([set, ls, pause, resume])
+)

@@ -1,0 +1,168 @@
+// The queue without a daemon, with real processes: parallel limits, priority then FIFO order, pause and resume,
+// dependencies, cancelling a waiting job, and waiters or supervisors killed with -9 never blocking the queue.
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { eventually, jobs, json } from "../support/cli.ts"
+import { readEvents, scratch, started } from "../support/job_files.ts"
+
+const tmp = scratch()
+afterAll(() => tmp.cleanup())
+
+interface JobJson {
+  readonly id: string
+  readonly shortId: string
+  readonly status: string
+  readonly reason: string | null
+  readonly position: number | null
+  readonly group: string | null
+}
+
+const run = (home: string, args: ReadonlyArray<string>) => {
+  const r = jobs(["run", "--json", ...args], { home })
+  expect(r.code, r.stderr).toBe(0)
+  return json<JobJson>(r)
+}
+const status = (home: string, id: string) => json<JobJson>(jobs(["status", id, "--json"], { home }))
+const queued = (home: string, id: string) =>
+  eventually(() => readEvents(home, id).find((e) => e.type === "Queued"), 10_000, `Queued of ${id}`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe("queue groups", () => {
+  it("never runs more than --parallel jobs at once, starts them by priority then FIFO, and completes them all", async () => {
+    const home = tmp.home()
+    const trace = Path.join(tmp.dir(), "trace")
+    expect(jobs(["group", "set", "g", "--parallel", "2"], { home }).code).toBe(0)
+    // paused while submitting, so that all 20 wait together and the order is the queue's alone
+    expect(jobs(["group", "pause", "g"], { home }).code).toBe(0)
+    const priorities = [0, 0, 0, 5, 0, 0, 0, 0, 9, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 1]
+    const submitted = priorities.map((priority, i) =>
+      run(home, [
+        "--group",
+        "g",
+        "--priority",
+        String(priority),
+        "--name",
+        `j${i}`,
+        "--",
+        "sh",
+        "-c",
+        `echo "start j${i} $(date +%s%N)" >> '${trace}'; sleep 0.3; echo "end j${i} $(date +%s%N)" >> '${trace}'`
+      ])
+    )
+    await Promise.all(submitted.map((j) => queued(home, j.id)))
+    await sleep(800)
+    // paused: nothing started, and the list shows places in the queue
+    expect(Fs.existsSync(trace)).toBe(false)
+    expect(status(home, submitted[8]!.id)).toMatchObject({ status: "pending", position: 1, group: "g" })
+    expect(jobs(["group", "resume", "g"], { home }).code).toBe(0)
+    for (const j of submitted) expect(jobs(["wait", j.id, "--timeout", "60s"], { home }).code).toBe(0)
+
+    const lines = Fs.readFileSync(trace, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "))
+    // at most 2 between a start and its end, at every moment
+    let running = 0
+    let most = 0
+    for (const [what] of [...lines].sort((a, b) => Number(BigInt(a[2]!) - BigInt(b[2]!)))) {
+      running += what === "start" ? 1 : -1
+      most = Math.max(most, running)
+    }
+    expect(most).toBeLessThanOrEqual(2)
+    expect(most).toBe(2)
+    // the expected order: priority (higher first), then submit order; two free slots may swap neighbours
+    const expected = priorities
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => b.p - a.p || a.i - b.i)
+      .map(({ i }) => `j${i}`)
+    const actual = lines.filter(([what]) => what === "start").map(([, name]) => name!)
+    expect(actual.length).toBe(20)
+    for (const name of expected) {
+      expect(
+        Math.abs(actual.indexOf(name) - expected.indexOf(name)),
+        `${name} in ${actual.join(" ")}`
+      ).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it("cancels a waiting job with stop, and wait returns for it", async () => {
+    const home = tmp.home()
+    jobs(["group", "set", "one", "--parallel", "1"], { home })
+    const blocker = run(home, ["--group", "one", "--", "sleep", "30"])
+    await started(home, blocker.id)
+    const waiting = run(home, ["--group", "one", "--", "sh", "-c", "echo ran"])
+    await queued(home, waiting.id)
+    expect(status(home, waiting.id).status).toBe("pending")
+    expect(jobs(["stop", waiting.id], { home }).code).toBe(0)
+    expect(status(home, waiting.id).status).toBe("stopped")
+    expect(jobs(["wait", waiting.id], { home }).code).toBe(125)
+    expect(jobs(["logs", waiting.id], { home }).stdout).toBe("")
+    jobs(["stop", blocker.id, "--grace", "1s"], { home })
+  })
+
+  it("keeps moving when a waiter or a running job's supervisor is killed with -9", async () => {
+    const home = tmp.home()
+    jobs(["group", "set", "k", "--parallel", "1"], { home })
+    const first = run(home, ["--group", "k", "--", "sleep", "30"])
+    const s = await started(home, first.id)
+    const doomed = run(home, ["--group", "k", "--", "true"])
+    const q = await queued(home, doomed.id)
+    const last = run(home, ["--group", "k", "--", "sh", "-c", "echo last ran"])
+    await queued(home, last.id)
+    // the waiter of the second job dies: it is interrupted and frees its place
+    process.kill(q.supervisorPid, "SIGKILL")
+    await eventually(() => (status(home, doomed.id).status === "interrupted" ? true : undefined), 10_000, "interrupted")
+    // the supervisor of the running job dies: its slot is taken back, and the last job runs
+    process.kill(s.supervisorPid, "SIGKILL")
+    expect(jobs(["wait", last.id, "--timeout", "30s"], { home }).code).toBe(0)
+    expect(jobs(["logs", last.id], { home }).stdout).toBe("last ran\n")
+    expect(status(home, first.id).status).toBe("interrupted")
+    jobs(["stop", first.id, "--grace", "1s"], { home })
+  })
+})
+
+describe("dependencies", () => {
+  it("runs a chain of 5 in order", async () => {
+    const home = tmp.home()
+    const out = Path.join(tmp.dir(), "chain")
+    let previous: JobJson | undefined
+    const chain: Array<JobJson> = []
+    for (let i = 1; i <= 5; i++) {
+      const job = run(home, [
+        ...(previous === undefined ? [] : ["--after", previous.shortId]),
+        "--",
+        "sh",
+        "-c",
+        `sleep 0.2; echo ${i} >> '${out}'`
+      ])
+      chain.push(job)
+      previous = job
+    }
+    expect(jobs(["wait", chain[4]!.id, "--timeout", "60s"], { home }).code).toBe(0)
+    expect(Fs.readFileSync(out, "utf8")).toBe("1\n2\n3\n4\n5\n")
+  })
+
+  it("fails a job whose dependency failed, without running it; --after-any runs it anyway", async () => {
+    const home = tmp.home()
+    const marker = Path.join(tmp.dir(), "ran")
+    const failing = run(home, ["--", "sh", "-c", "sleep 0.3; exit 4"])
+    const dependent = run(home, ["--after", failing.id, "--", "touch", marker])
+    const anyway = run(home, ["--after-any", failing.id, "--", "echo", "anyway"])
+    expect(jobs(["wait", dependent.id], { home }).code).toBe(125)
+    const job = status(home, dependent.id)
+    expect(job.status).toBe("failed")
+    expect(job.reason).toMatch(/^dependency failed/)
+    expect(Fs.existsSync(marker)).toBe(false)
+    expect(jobs(["wait", anyway.id], { home }).code).toBe(0)
+    expect(jobs(["logs", anyway.id], { home }).stdout).toBe("anyway\n")
+  })
+
+  it("refuses --after an unknown job at submit, with nothing written", () => {
+    const home = tmp.home()
+    const r = jobs(["run", "--after", "nosuchjob", "--", "true"], { home })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^Cannot run after job "nosuchjob": no such job\n$/)
+    expect(json<Array<unknown>>(jobs(["list", "--all", "--json"], { home }))).toEqual([])
+  })
+})
