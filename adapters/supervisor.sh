@@ -132,7 +132,12 @@ _jdeps() {
 _jtake() {
   grep -q '^paused: *true' "$_jconf" 2>/dev/null && return 1
   _jn=$(sed -n 's/^parallel: *\([0-9][0-9]*\).*/\1/p' "$_jconf" 2>/dev/null)
-  [ -z "$_jn" ] && return 0
+  if [ -z "$_jn" ]; then
+    # no limit: a slot of its own, so that running jobs are seen (a limit set later counts them)
+    _jslot=$_jgdir/slots/u$$
+    echo "$$ $_jself" >"$_jslot"
+    return 0
+  fi
   [ "$_jn" -gt 0 ] || return 1
   _jused=0
   for _jsf in "$_jgdir"/slots/*; do
@@ -173,6 +178,34 @@ _jtake() {
     _ji=$((_ji + 1))
   done
   return 1
+}
+
+# _jrunhook NAME COMMAND: a completion hook, in the job's cwd and environment plus JOBS_ID, JOBS_STATUS,
+# JOBS_EXIT_CODE, JOBS_NAME and JOBS_GROUP; its output goes to hooks.log, its exit code to a HookRan event.
+_jrunhook() {
+  [ -n "$2" ] || return 0
+  (
+    cd "$_jcwd" 2>/dev/null || cd /
+    env -i sh -c '. "$0" 2>/dev/null; JOBS_ID=$1 JOBS_STATUS=$2 JOBS_EXIT_CODE=$3 JOBS_NAME=$4 JOBS_GROUP=$5
+      export JOBS_ID JOBS_STATUS JOBS_EXIT_CODE JOBS_NAME JOBS_GROUP; exec sh -c "$6"' \
+      "$_jd/env" "$_jid" "$_jstatus" "$_jcode" "$_jname" "$_jgroup" "$2"
+  ) </dev/null >>"$_jd/hooks.log" 2>&1
+  _jemit HookRan "hook-$1" ",\"hook\":\"$1\",\"exitCode\":$?"
+}
+
+# _jhooks STATUS CODE: the job's hooks once it has ended, then the group's if it was the group's last job (nobody
+# waiting, no slot held; done-fired makes it once per busy spell, and the next job to queue clears it).
+_jhooks() {
+  _jstatus=$1 _jcode=$2 _jname= _jhook_job= _jhook_config=
+  [ -f "$_jd/hooks" ] && . "$_jd/hooks"
+  _jrunhook job "$_jhook_job"
+  _jrunhook config "$_jhook_config"
+  [ -n "$_jgroup" ] && [ -f "$_jhome/groups/$_jgroup.on_done" ] || return 0
+  for _jx in "$_jgdir"/queue/* "$_jgdir"/slots/*; do
+    [ -e "$_jx" ] && return 0
+  done
+  mkdir "$_jgdir/done-fired" 2>/dev/null || return 0
+  _jrunhook group "$(cat "$_jhome/groups/$_jgroup.on_done")"
 }
 
 # _jstop SIGNAL: send SIGNAL to the group, then KILL whatever is left once the grace period is over.
@@ -233,6 +266,7 @@ if [ -n "$_jgroup" ] || [ -n "$_jafter" ]; then
     mkdir -p "$_jgdir/queue" "$_jgdir/slots" 2>/dev/null
     _jentry=$_jgdir/queue/$(printf '%07d' $((1000000 - _jprio)))-$_jid
     echo "$$ $_jself" >"$_jentry"
+    rmdir "$_jgdir/done-fired" 2>/dev/null
   fi
   while :; do
     [ -n "$_jstopping" ] || [ -f "$_jd/stop" ] && break
@@ -241,6 +275,7 @@ if [ -n "$_jgroup" ] || [ -n "$_jafter" ]; then
       if [ -n "$_jfaileddep" ]; then
         [ -n "$_jentry" ] && rm -f "$_jentry"
         _jemit DependencyFailed depfailed ",\"dependency\":\"$_jfaileddep\""
+        _jhooks failed 125
         exit 0
       fi
       [ -z "$_jgroup" ] && break
@@ -354,6 +389,15 @@ else
 fi
 # the slot is free as soon as the job has ended (a tmux job's done screen holds none)
 [ -n "$_jslot" ] && rm -f "$_jslot"
+if [ -f "$_jd/timedout" ] || grep -q '"type":"TimedOut"' "$_jev"; then
+  _jhooks timed-out "$_jrc"
+elif [ -f "$_jd/stop" ]; then
+  _jhooks stopped "$_jrc"
+elif [ "$_jrc" -eq 0 ]; then
+  _jhooks completed 0
+else
+  _jhooks failed "$_jrc"
+fi
 if [ -n "$_jtmux" ]; then
   tmux pipe-pane -t "$TMUX_PANE" 2>/dev/null
   case $_jrc in

@@ -27,7 +27,8 @@ const RUN_VALUE_FLAGS = new Set([
   "--group",
   "--priority",
   "--after",
-  "--after-any"
+  "--after-any",
+  "--on-done"
 ])
 
 /** Splits `process.argv.slice(2)`. */

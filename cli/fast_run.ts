@@ -27,6 +27,7 @@ type Single =
   | "priority"
   | "after"
   | "afterAny"
+  | "onDone"
 
 const SINGLE: Record<string, Single> = {
   "--name": "name",
@@ -39,7 +40,8 @@ const SINGLE: Record<string, Single> = {
   "--group": "group",
   "--priority": "priority",
   "--after": "after",
-  "--after-any": "afterAny"
+  "--after-any": "afterAny",
+  "--on-done": "onDone"
 }
 
 /** The flags of `jobs run`, or undefined when anything is unusual (the full parser then explains). */
@@ -78,6 +80,7 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     priority: opt("priority"),
     after: opt("after"),
     afterAny: opt("afterAny"),
+    onDone: opt("onDone"),
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
     attach: false

@@ -21,6 +21,7 @@ export interface RunFlags {
   readonly grace: Option.Option<string>
   readonly key: Option.Option<string>
   readonly progressPattern: Option.Option<string>
+  readonly onDone: Option.Option<string>
   readonly group: Option.Option<string>
   readonly priority: Option.Option<string>
   readonly after: Option.Option<string>
@@ -115,6 +116,7 @@ export const submit = Effect.fn("jobs.run")(function* (
     executor: flags.tmux ? "tmux" : "local",
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),
+    onDone: Option.getOrNull(flags.onDone),
     ...(priority === undefined ? {} : { priority }),
     after: Option.isSome(afterList) ? { jobs: afterList.value, any: Option.isSome(flags.afterAny) } : null
   })

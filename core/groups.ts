@@ -3,6 +3,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type * as Home from "./home.ts"
+import { makeDirs } from "./job_store.ts"
 
 /** A group's settings. */
 export interface Settings {
@@ -27,12 +28,21 @@ export const read = (layout: Home.Layout, name: string): Settings => {
 /** Writes a group's settings whole (aside, then renamed: a waiter never reads half a file). */
 export const write = (layout: Home.Layout, name: string, settings: Settings): void => {
   const path = file(layout, name)
-  Fs.mkdirSync(Path.dirname(path), { recursive: true, mode: 0o700 })
+  makeDirs(Path.dirname(path))
   const text =
     "# jobs queue group: parallel = how many of its jobs run at once (absent: no limit)\n" +
     (settings.parallel === null ? "" : `parallel: ${settings.parallel}\n`) +
     `paused: ${settings.paused}\n`
   Fs.writeFileSync(`${path}.tmp`, text, { mode: 0o600 })
+  Fs.renameSync(`${path}.tmp`, path)
+}
+
+/** Sets (or with null removes) the command run when the group's last queued job has ended. */
+export const writeOnDone = (layout: Home.Layout, name: string, command: string | null): void => {
+  const path = Path.join(layout.home, "groups", `${name}.on_done`)
+  if (command === null) return Fs.rmSync(path, { force: true })
+  makeDirs(Path.dirname(path))
+  Fs.writeFileSync(`${path}.tmp`, command, { mode: 0o600 })
   Fs.renameSync(`${path}.tmp`, path)
 }
 

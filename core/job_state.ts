@@ -98,6 +98,8 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
         : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
     case "ProgressRecorded":
       return { ...next, progress: event.progress }
+    case "HookRan":
+      return next
     case "Queued":
       return state.status === "pending" ? { ...next, queued: event } : next
     case "DependencyFailed":

@@ -171,9 +171,18 @@ export const make = (home: string) => {
       Fs.writeFileSync(Path.join(paths(id).dir, "queue"), text, { mode: 0o600 })
     })
 
+  /** The completion hooks the supervisor sources once the job has ended (fixed at submit). */
+  const writeHooks = (id: string, name: string | null, job: string | null, config: string | null) =>
+    attempt("write hooks", paths(id).dir, () => {
+      const q = (v: string | null) => `'${(v ?? "").replaceAll("'", "'\\''")}'`
+      const text = `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`
+      Fs.writeFileSync(Path.join(paths(id).dir, "hooks"), text, { mode: 0o600 })
+    })
+
   return {
     home,
     writeQueue,
+    writeHooks,
     layout,
     paths,
     ensure,

@@ -211,7 +211,10 @@ export const make = Effect.gen(function* () {
         graceSecs: spec.graceSecs,
         retryOf: id,
         executor: spec.executor,
-        progressPattern: spec.progressPattern ?? null
+        progressPattern: spec.progressPattern ?? null,
+        onDone: spec.onDone ?? null,
+        group: spec.group ?? null,
+        ...(spec.priority === undefined ? {} : { priority: spec.priority })
       })
     })
 

@@ -5,6 +5,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
+import * as Config from "./config.ts"
 import { InvalidInput, type StartFailed, type StorageError } from "./errors.ts"
 import type { Executors } from "./executor.ts"
 import * as Groups from "./groups.ts"
@@ -33,6 +34,8 @@ export interface SubmitInput {
   readonly executor?: string | undefined
   /** A regex with named groups `done` and `total` (and `message`) that finds progress in the output. */
   readonly progressPattern?: string | null | undefined
+  /** A shell command run when the job has ended (its failure never changes the job's status). */
+  readonly onDone?: string | null | undefined
   /** The queue group: the job waits for a free slot of it (see `jobs group set NAME --parallel N`). */
   readonly group?: string | null | undefined
   /** Higher starts first within a group (default 0). */
@@ -249,7 +252,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         progressPattern: input.progressPattern ?? null,
         group: input.group ?? null,
         priority: input.priority ?? 0,
-        after
+        after,
+        onDone: input.onDone ?? null
       }
       const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
       const paths = yield* store
@@ -257,6 +261,10 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
       if (spec.group !== null || after !== null) {
         yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
+      }
+      const configHook = Config.read(store.layout).onDone
+      if (spec.onDone !== null || configHook !== null) {
+        yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
       }
       yield* executor
         .start({ id, spec, paths, layout: store.layout })

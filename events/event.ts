@@ -34,6 +34,9 @@ export const JobSpec = Schema.Struct({
       })
     )
   ),
+  onDone: Schema.optional(
+    Schema.NullOr(Schema.String).annotations({ description: "a shell command run when the job has ended" })
+  ),
   progressPattern: Schema.optional(
     Schema.NullOr(Schema.String).annotations({
       description: "a regex with named groups done and total (and message) that finds progress in the output"
@@ -102,6 +105,14 @@ export const DependencyFailed = Schema.Struct({
   dependency: Schema.String.annotations({ description: "the id of the job that did not complete" })
 }).annotations({ identifier: "DependencyFailed" })
 
+/** A completion hook ran (its failure never changes the job's status). */
+export const HookRan = Schema.Struct({
+  type: Schema.Literal("HookRan"),
+  ...Common,
+  hook: Schema.String.annotations({ description: "job (--on-done), config (on_done in config.yaml) or group" }),
+  exitCode: Schema.Number
+}).annotations({ identifier: "HookRan" })
+
 /** How far a job got. */
 export const Progress = Schema.Struct({
   done: Schema.Number,
@@ -135,7 +146,8 @@ export const Event = Schema.Union(
   Interrupted,
   ProgressRecorded,
   Queued,
-  DependencyFailed
+  DependencyFailed,
+  HookRan
 ).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"

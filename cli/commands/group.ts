@@ -46,9 +46,13 @@ const set = Command.make(
       Options.withDescription("How many of its jobs may run at once (0: none start)"),
       Options.optional
     ),
-    unlimited: Options.boolean("unlimited").pipe(Options.withDescription("Remove the parallel limit"))
+    unlimited: Options.boolean("unlimited").pipe(Options.withDescription("Remove the parallel limit")),
+    onDone: Options.text("on-done").pipe(
+      Options.withDescription('A shell command run when the group\'s last queued job has ended ("" removes it)'),
+      Options.optional
+    )
   },
-  Effect.fn("jobs.group.set")(function* ({ name: group, parallel, unlimited }) {
+  Effect.fn("jobs.group.set")(function* ({ name: group, parallel, unlimited, onDone }) {
     if (Option.isSome(parallel) && (parallel.value < 0 || unlimited)) {
       return yield* new InvalidInput({
         message: `Cannot set group "${group}": --parallel is 0 or more, without --unlimited`
@@ -59,6 +63,13 @@ const set = Command.make(
       parallel: unlimited ? null : Option.getOrElse(parallel, () => s.parallel)
     }))
     const invocation = yield* Invocation
+    if (Option.isSome(onDone)) {
+      const layout = Home.layout(invocation.home)
+      yield* Effect.try({
+        try: () => Groups.writeOnDone(layout, group, onDone.value === "" ? null : onDone.value),
+        catch: (cause) => new StorageError({ action: "write group hook", path: layout.home, cause })
+      })
+    }
     yield* invocation.json ? Render.json({ name: group, ...next }) : Render.line(describe(group, next))
   })
 ).pipe(Command.withDescription("Set a group's parallel limit (jobs run --group NAME waits for a free slot)"))

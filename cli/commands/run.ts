@@ -34,6 +34,10 @@ const options = {
     Options.withDescription("A regex with named groups done and total that finds progress in the output"),
     Options.optional
   ),
+  onDone: Options.text("on-done").pipe(
+    Options.withDescription("A shell command run when the job ends (JOBS_ID, JOBS_STATUS, JOBS_EXIT_CODE, JOBS_NAME)"),
+    Options.optional
+  ),
   group: Options.text("group").pipe(
     Options.withDescription("Queue group: wait for a free slot (jobs group set NAME --parallel N)"),
     Options.optional

@@ -166,3 +166,43 @@ describe("dependencies", () => {
     expect(json<Array<unknown>>(jobs(["list", "--all", "--json"], { home }))).toEqual([])
   })
 })
+
+describe("completion hooks", () => {
+  it("run with the job's id, status, exit code and name; a failing hook changes nothing", async () => {
+    const home = tmp.home()
+    Fs.mkdirSync(home, { recursive: true })
+    const out = Path.join(tmp.dir(), "hooks")
+    Fs.writeFileSync(Path.join(home, "config.yaml"), `on_done: "echo config $JOBS_STATUS >> '${out}'"\n`)
+    const hook = `echo "job $JOBS_ID $JOBS_STATUS $JOBS_EXIT_CODE $JOBS_NAME $SECRET" >> '${out}'; exit 7`
+    const job = run(home, ["--name", "hooked", "--env", "SECRET=s3", "--on-done", hook, "--", "sh", "-c", "exit 3"])
+    expect(jobs(["wait", job.id], { home }).code).toBe(3)
+    const ran = await eventually(
+      () => {
+        const hooks = readEvents(home, job.id).filter((e) => e.type === "HookRan")
+        return hooks.length === 2 ? hooks : undefined
+      },
+      10_000,
+      "both hooks"
+    )
+    expect(ran.map((e) => [e.hook, e.exitCode])).toEqual([
+      ["job", 7],
+      ["config", 0]
+    ])
+    expect(Fs.readFileSync(out, "utf8")).toBe(`job ${job.id} failed 3 hooked s3\nconfig failed\n`)
+    expect(status(home, job.id)).toMatchObject({ status: "failed" })
+  })
+
+  it("fire the group's hook once, when its last queued job has ended", async () => {
+    const home = tmp.home()
+    const out = Path.join(tmp.dir(), "group-done")
+    expect(
+      jobs(["group", "set", "batch", "--parallel", "2", "--on-done", `echo "done $JOBS_GROUP" >> '${out}'`], { home })
+        .code
+    ).toBe(0)
+    const all = [0.2, 0.5, 0.3, 0.6].map((secs) => run(home, ["--group", "batch", "--", "sleep", String(secs)]))
+    for (const j of all) jobs(["wait", j.id], { home })
+    await eventually(() => (Fs.existsSync(out) ? true : undefined), 10_000, "the group hook")
+    await sleep(500)
+    expect(Fs.readFileSync(out, "utf8")).toBe("done batch\n")
+  })
+})
