@@ -40,7 +40,10 @@ export const write = (layout: Home.Layout, name: string, settings: Settings): vo
 /** Sets (or with null removes) the command run when the group's last queued job has ended. */
 export const writeOnDone = (layout: Home.Layout, name: string, command: string | null): void => {
   const path = Path.join(layout.home, "groups", `${name}.on_done`)
-  if (command === null) return Fs.rmSync(path, { force: true })
+  if (command === null) {
+    Fs.rmSync(path, { force: true })
+    return
+  }
   makeDirs(Path.dirname(path))
   Fs.writeFileSync(`${path}.tmp`, command, { mode: 0o600 })
   Fs.renameSync(`${path}.tmp`, path)
