@@ -90,10 +90,53 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
     })
   })
 
+/**
+ * Starts many supervisors through one small detached `sh` that forks them: a fork of sh costs a fraction of a
+ * spawn from Node. Each supervisor reads its cwd and command from JOB_DIR/argv.
+ */
+const startMany = (launches: ReadonlyArray<Executor.Launch>): Effect.Effect<void, StartFailed> =>
+  // a few hundred per launcher keeps its argument list far below the kernel's limit
+  Effect.forEach(
+    Array.from({ length: Math.ceil(launches.length / 400) }, (_, i) => launches.slice(i * 400, i * 400 + 400)),
+    startChunk,
+    { discard: true }
+  )
+
+const startChunk = (launches: ReadonlyArray<Executor.Launch>): Effect.Effect<void, StartFailed> =>
+  Effect.async<void, StartFailed>((resume) => {
+    const first = launches[0]
+    if (first === undefined) return resume(Effect.void)
+    let child: ChildProcess.ChildProcess
+    try {
+      const script = Supervisor.install(first.layout.bin)
+      const args: Array<string> = []
+      for (const { id, spec, paths } of launches) {
+        Supervisor.writeArgv(paths.dir, spec.cwd, spec.command)
+        args.push(paths.dir, id, String(spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)))
+        args.push(String(Math.ceil(spec.graceSecs)))
+      }
+      const loop = 's=$1; shift; while [ "$#" -ge 4 ]; do sh "$s" "$1" "$2" "$3" "$4" - -- & shift 4; done'
+      child = ChildProcess.spawn("/bin/sh", ["-c", loop, "sh", script, ...args], {
+        detached: true,
+        stdio: "ignore",
+        cwd: "/",
+        env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", LC_ALL: "C" }
+      })
+    } catch (cause) {
+      return resume(Effect.fail(failed(first, cause)))
+    }
+    child.once("error", (cause) => resume(Effect.fail(failed(first, cause))))
+    child.once("spawn", () => {
+      child.unref()
+      resume(Effect.void)
+    })
+  })
+
 /** The local executor. */
 export const executor: Executor.Executor = {
   kind: "local",
   start,
+  startMany,
   liveness,
   requestStop,
   stopOrphans,

@@ -14,6 +14,18 @@ export const version: string = Crypto.createHash("sha256").update(text).digest("
 /** The script's file name in a home's bin/. */
 export const fileName = `supervisor-${version}.sh`
 
+const shQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`
+
+/**
+ * Writes JOB_DIR/argv, which the supervisor sources when it is given no command (`- --`): its cwd and argv,
+ * quoted for sh. Used where the command must not travel as arguments (tmux's command line, batch starts).
+ */
+export const writeArgv = (dir: string, cwd: string, command: ReadonlyArray<string>): void => {
+  Fs.writeFileSync(Path.join(dir, "argv"), `_jcwd=${shQuote(cwd)}\nset -- ${command.map(shQuote).join(" ")}\n`, {
+    mode: 0o600
+  })
+}
+
 /**
  * Makes sure this version of the script is in `binDir` (0700 folder, 0600 file) and returns its path. Written aside
  * and renamed, so a concurrent install never exposes half a script.

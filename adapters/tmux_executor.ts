@@ -20,10 +20,6 @@ const shQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`
 /** Text for a tmux status option: no format (`#`) or strftime (`%`) sequence survives from it. */
 const literal = (text: string): string => Tmux.escapeFormat(text).replaceAll("%", "%%")
 
-/** The command and cwd, for the supervisor to source: they never pass through a tmux command line. */
-const argvFile = (cwd: string, command: ReadonlyArray<string>): string =>
-  `_jcwd=${shQuote(cwd)}\nset -- ${command.map(shQuote).join(" ")}\n`
-
 /** The status bar's live part: the job's state and elapsed time, from its log (no `#` or `%` in the output). */
 const statusScript = (eventsPath: string, startedAtSecs: number): string =>
   `#!/bin/sh
@@ -42,7 +38,8 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
     try: () => {
       const { layout, paths, spec, id } = launch
       const script = Supervisor.install(layout.bin)
-      Fs.writeFileSync(Path.join(paths.dir, "argv"), argvFile(spec.cwd, spec.command), { mode: 0o600 })
+      // the command and cwd go to a file the supervisor sources: they never pass through a tmux command line
+      Supervisor.writeArgv(paths.dir, spec.cwd, spec.command)
       const status = Path.join(paths.dir, "tmux-status")
       Fs.writeFileSync(status, statusScript(paths.eventsPath, Math.floor(Date.now() / 1000)), { mode: 0o700 })
       const command = spec.command.join(" ")

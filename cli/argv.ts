@@ -28,7 +28,8 @@ const RUN_VALUE_FLAGS = new Set([
   "--priority",
   "--after",
   "--after-any",
-  "--on-done"
+  "--on-done",
+  "--each"
 ])
 
 /** Splits `process.argv.slice(2)`. */

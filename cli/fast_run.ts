@@ -28,6 +28,7 @@ type Single =
   | "after"
   | "afterAny"
   | "onDone"
+  | "each"
 
 const SINGLE: Record<string, Single> = {
   "--name": "name",
@@ -41,7 +42,8 @@ const SINGLE: Record<string, Single> = {
   "--priority": "priority",
   "--after": "after",
   "--after-any": "afterAny",
-  "--on-done": "onDone"
+  "--on-done": "onDone",
+  "--each": "each"
 }
 
 /** The flags of `jobs run`, or undefined when anything is unusual (the full parser then explains). */
@@ -81,6 +83,7 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     after: opt("after"),
     afterAny: opt("afterAny"),
     onDone: opt("onDone"),
+    each: opt("each"),
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
     attach: false
@@ -90,12 +93,13 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
 /** Runs `jobs run` if the command line is on the fast path; undefined otherwise. */
 export const tryRun = (args: ReadonlyArray<string>, version: string): Promise<number> | undefined => {
   const split = Argv.split(args)
-  if (split.error !== undefined || split.cli[0] !== "run" || split.command.length === 0) return undefined
+  if (split.error !== undefined || split.cli[0] !== "run") return undefined
+  if (split.command.length === 0 && !split.cli.includes("--each")) return undefined
   const flags = parseFlags(split.cli.slice(1))
   if (flags === undefined) return undefined
   const invocation = Invocation.make(split, version)
-  const submitJob = Submit.make(JobStore.make(invocation.home), Executors.executors).submit
-  const program = submit(flags, submitJob).pipe(
+  const submitter = Submit.make(JobStore.make(invocation.home), Executors.executors)
+  const program = submit(flags, submitter.submit, submitter.submitMany).pipe(
     Effect.provideService(Invocation.Invocation, invocation),
     Effect.provide(Logger.replace(Logger.defaultLogger, Outcome.stderrLogger)),
     Logger.withMinimumLogLevel(LogLevel.Warning)

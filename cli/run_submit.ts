@@ -22,6 +22,7 @@ export interface RunFlags {
   readonly key: Option.Option<string>
   readonly progressPattern: Option.Option<string>
   readonly onDone: Option.Option<string>
+  readonly each: Option.Option<string>
   readonly group: Option.Option<string>
   readonly priority: Option.Option<string>
   readonly after: Option.Option<string>
@@ -72,10 +73,19 @@ const buildEnv = Effect.fn("jobs.run.env")(function* (
   return env
 })
 
+/** The shell commands of a `--each` file (or `-` for stdin): one per line; blank lines and `#` comments skipped. */
+const eachLines = (each: string, cwd: string) =>
+  Effect.try({
+    try: () => (each === "-" ? Fs.readFileSync(0, "utf8") : Fs.readFileSync(Path.resolve(cwd, each), "utf8")),
+    catch: (e) =>
+      new InvalidInput({ message: `Cannot read --each "${each}": ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+  }).pipe(Effect.map((text) => text.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))))
+
 /** Submits (with `submitJob`, the Jobs service's or the fast path's) the job of an invocation of `jobs run` and prints its short id (or, with --json, the job object). */
 export const submit = Effect.fn("jobs.run")(function* (
   flags: RunFlags,
-  submitJob: ReturnType<typeof Submit.make>["submit"]
+  submitJob: ReturnType<typeof Submit.make>["submit"],
+  submitMany: ReturnType<typeof Submit.make>["submitMany"]
 ) {
   const invocation = yield* Invocation
   if (flags.attach && !flags.tmux) {
@@ -105,7 +115,7 @@ export const submit = Effect.fn("jobs.run")(function* (
     Option.getOrElse(flags.cwd, () => ".")
   )
   const env = yield* buildEnv(invocation.env, flags.env, flags.envFile, invocation.cwd)
-  const { job, existing } = yield* submitJob({
+  const input = {
     command: invocation.command,
     cwd,
     env,
@@ -119,7 +129,25 @@ export const submit = Effect.fn("jobs.run")(function* (
     onDone: Option.getOrNull(flags.onDone),
     ...(priority === undefined ? {} : { priority }),
     after: Option.isSome(afterList) ? { jobs: afterList.value, any: Option.isSome(flags.afterAny) } : null
-  })
+  }
+  if (Option.isSome(flags.each)) {
+    if (invocation.command.length > 0) {
+      return yield* new InvalidInput({ message: "Cannot run a command and --each at once: give one or the other" })
+    }
+    if (flags.attach) return yield* new InvalidInput({ message: "Cannot attach to a batch: --attach runs one job" })
+    const lines = yield* eachLines(flags.each.value, invocation.cwd)
+    const batch = yield* submitMany(
+      lines.map((line, i) => ({
+        ...input,
+        command: ["sh", "-c", line],
+        name: input.name === null ? null : `${input.name}-${i + 1}`
+      }))
+    )
+    if (invocation.json) yield* Render.json(batch.map(({ job }) => ({ ...job, existing: false })))
+    else yield* Render.out(batch.map(({ job }) => `${job.shortId}\n`).join(""))
+    return undefined
+  }
+  const { job, existing } = yield* submitJob(input)
   if (existing) {
     yield* Render.note(`jobs: key "${job.key}" already names job ${job.shortId} (${job.status}); not started again`)
   }

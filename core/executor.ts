@@ -22,6 +22,8 @@ export interface Executor {
   readonly kind: string
   /** Starts the job's supervisor and returns without waiting for the command. */
   readonly start: (launch: Launch) => Effect.Effect<void, StartFailed>
+  /** Starts many jobs at once, cheaper than one by one (optional: `start` each otherwise). */
+  readonly startMany?: (launches: ReadonlyArray<Launch>) => Effect.Effect<void, StartFailed>
   /** Whether the supervisor that wrote the job's Started event still runs. */
   readonly liveness: (state: JobState.JobState) => Effect.Effect<Liveness>
   /**

@@ -93,14 +93,18 @@ export const make = (home: string) => {
   }
 
   /** Creates a job's folder, its 0600 env file, and appends Submitted. */
-  const create = (submitted: Event.Event & { type: "Submitted" }, env: Readonly<Record<string, string>>) =>
+  const create = (
+    submitted: Event.Event & { type: "Submitted" },
+    env: Readonly<Record<string, string>> | string,
+    options: { readonly sync?: boolean } = {}
+  ) =>
     Effect.gen(function* () {
       const p = paths(submitted.job)
       yield* attempt("create job folder", p.dir, () => Fs.mkdirSync(p.dir, { mode: 0o700 }))
       yield* attempt("write env file", p.envPath, () =>
-        Fs.writeFileSync(p.envPath, EnvFile.render(env), { mode: 0o600, flag: "wx" })
+        Fs.writeFileSync(p.envPath, typeof env === "string" ? env : EnvFile.render(env), { mode: 0o600, flag: "wx" })
       )
-      yield* attempt("append to", p.eventsPath, () => EventLog.appendSync(p.eventsPath, [submitted]))
+      yield* attempt("append to", p.eventsPath, () => EventLog.appendSync(p.eventsPath, [submitted], options))
       return p
     })
 
@@ -179,8 +183,20 @@ export const make = (home: string) => {
       Fs.writeFileSync(Path.join(paths(id).dir, "hooks"), text, { mode: 0o600 })
     })
 
+  /** fsyncs a job's log (after a batch of creates without sync). */
+  const syncLog = (id: string) =>
+    attempt("sync", paths(id).eventsPath, () => {
+      const fd = Fs.openSync(paths(id).eventsPath, "r")
+      try {
+        Fs.fsyncSync(fd)
+      } finally {
+        Fs.closeSync(fd)
+      }
+    })
+
   return {
     home,
+    syncLog,
     writeQueue,
     writeHooks,
     layout,

@@ -39,7 +39,7 @@ export const make = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
 
-  const { submit, refresh, executorFor, toObject } = Submit.make(store, executors)
+  const { submit, submitMany, refresh, executorFor, toObject } = Submit.make(store, executors)
 
   const resolve = (reference: string) =>
     Effect.gen(function* () {
@@ -296,7 +296,22 @@ export const make = Effect.gen(function* () {
       })
     )
 
-  return { submit, get, resolve, refresh, list, summary, stop, wait, retry, remove, clean, events, output } as const
+  return {
+    submit,
+    submitMany,
+    get,
+    resolve,
+    refresh,
+    list,
+    summary,
+    stop,
+    wait,
+    retry,
+    remove,
+    clean,
+    events,
+    output
+  } as const
 })
 
 /** The byte offset where the last `lines` lines of a file start (reads backwards, a block at a time). */

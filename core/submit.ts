@@ -6,8 +6,9 @@ import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
+import * as EnvFile from "./env_file.ts"
 import { InvalidInput, type StartFailed, type StorageError } from "./errors.ts"
-import type { Executors } from "./executor.ts"
+import type { Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
@@ -278,7 +279,84 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       return { job: toObject(store.load(id)), existing: false }
     })
 
-  return { submit, refresh, executorFor, warnSkipped, toObject } as const
+  /**
+   * Submits many jobs in one go (`jobs run --each`): all are checked before anything is written, their logs are
+   * written and then fsynced together (one journal commit instead of one per job), and the executor starts them
+   * together when it can. Idempotency keys are per job and have no place here.
+   */
+  const submitMany = (
+    inputs: ReadonlyArray<SubmitInput>
+  ): Effect.Effect<ReadonlyArray<Submission>, InvalidInput | StorageError | StartFailed> =>
+    Effect.gen(function* () {
+      if (inputs.length === 0) return []
+      for (const input of inputs) {
+        yield* validate(input)
+        if (input.key !== undefined && input.key !== null) {
+          return yield* new InvalidInput({
+            message: "Cannot submit a batch with an idempotency key: a key names one job"
+          })
+        }
+      }
+      yield* store.ensure
+      const first = inputs[0]!
+      const kind = first.executor ?? "local"
+      const executor = yield* executorFor(kind)
+      const configHook = Config.read(store.layout).onDone
+      // the batch shares its flags, so the environment file's text is made once
+      const envText = EnvFile.render(first.env)
+      const launches: Array<Launch> = []
+      for (const input of inputs) {
+        const id = Ids.make()
+        const after = yield* resolveAfter(input.after)
+        const spec: Event.JobSpec = {
+          command: [...input.command],
+          name: input.name ?? null,
+          cwd: input.cwd,
+          project: Project.detect(input.cwd),
+          executor: kind,
+          worker: null,
+          timeoutSecs: input.timeoutSecs ?? null,
+          graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
+          key: null,
+          retryOf: input.retryOf ?? null,
+          progressPattern: input.progressPattern ?? null,
+          group: input.group ?? null,
+          priority: input.priority ?? 0,
+          after,
+          onDone: input.onDone ?? null
+        }
+        const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
+        const env = input.env === first.env ? envText : EnvFile.render(input.env)
+        const paths = yield* store.create(submitted, env, { sync: false })
+        if (spec.group !== null || after !== null) {
+          yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
+        }
+        if (spec.onDone !== null || configHook !== null) {
+          yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
+        }
+        launches.push({ id, spec, paths, layout: store.layout })
+      }
+      for (const launch of launches) yield* store.syncLog(launch.id)
+      const started =
+        executor.startMany === undefined
+          ? Effect.forEach(launches, executor.start, { discard: true })
+          : executor.startMany(launches)
+      yield* started.pipe(
+        Effect.tapError((e) =>
+          Effect.forEach(
+            launches,
+            ({ id }) =>
+              store
+                .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
+                .pipe(Effect.ignore),
+            { discard: true }
+          )
+        )
+      )
+      return launches.map(({ id }) => ({ job: toObject(store.load(id)), existing: false }))
+    })
+
+  return { submit, submitMany, refresh, executorFor, warnSkipped, toObject } as const
 }
 
 let bootId: string | undefined

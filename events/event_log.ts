@@ -24,7 +24,11 @@ const describe = (cause: unknown): string =>
  * interleave. Lifecycle events are fsynced. A short write (a full disk) is closed with `\n` so the damage stays
  * on that one line, and fails.
  */
-export const appendSync = (path: string, events: ReadonlyArray<Event.Event>): void => {
+export const appendSync = (
+  path: string,
+  events: ReadonlyArray<Event.Event>,
+  options: { readonly sync?: boolean } = {}
+): void => {
   const bytes = Buffer.from(events.map(Codec.encodeLine).join(""), "utf8")
   const fd = Fs.openSync(path, Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_CREAT, 0o600)
   try {
@@ -37,7 +41,8 @@ export const appendSync = (path: string, events: ReadonlyArray<Event.Event>): vo
       }
       throw new Error(`short write (${written} of ${bytes.length} bytes)`)
     }
-    if (events.some(Event.isLifecycle)) Fs.fsyncSync(fd)
+    // `sync: false` is for a caller that fsyncs a whole batch of files itself before relying on them
+    if (options.sync !== false && events.some(Event.isLifecycle)) Fs.fsyncSync(fd)
   } finally {
     Fs.closeSync(fd)
   }

@@ -34,6 +34,10 @@ const options = {
     Options.withDescription("A regex with named groups done and total that finds progress in the output"),
     Options.optional
   ),
+  each: Options.text("each").pipe(
+    Options.withDescription("Submit one job per line of FILE (- for stdin), each a shell command, sharing the flags"),
+    Options.optional
+  ),
   onDone: Options.text("on-done").pipe(
     Options.withDescription("A shell command run when the job ends (JOBS_ID, JOBS_STATUS, JOBS_EXIT_CODE, JOBS_NAME)"),
     Options.optional
@@ -72,8 +76,8 @@ export const command = Command.make("run", options, (flags) =>
   Effect.gen(function* () {
     const jobs = yield* Jobs
     const invocation = yield* Invocation
-    const job = yield* RunSubmit.submit(flags, jobs.submit)
-    if (flags.attach) yield* AttachFlow.attach(jobs, invocation.home, job)
+    const job = yield* RunSubmit.submit(flags, jobs.submit, jobs.submitMany)
+    if (flags.attach && job !== undefined) yield* AttachFlow.attach(jobs, invocation.home, job)
   })
 ).pipe(
   Command.withDescription(

@@ -206,3 +206,33 @@ describe("completion hooks", () => {
     expect(Fs.readFileSync(out, "utf8")).toBe("done batch\n")
   })
 })
+
+describe("jobs run --each", () => {
+  it("submits one job per line in one process, sharing the flags", async () => {
+    const home = tmp.home()
+    const file = Path.join(tmp.dir(), "lines")
+    const lines = Array.from({ length: 60 }, (_, i) => `echo "item ${i}" | tr a-z A-Z`)
+    Fs.writeFileSync(file, `# a comment\n\n${lines.join("\n")}\n`)
+    jobs(["group", "set", "each", "--parallel", "8"], { home })
+    const r = jobs(["run", "--each", file, "--group", "each", "--name", "batch", "--json"], { home })
+    expect(r.code, r.stderr).toBe(0)
+    const batch = json<Array<JobJson & { existing: boolean; command: Array<string> }>>(r)
+    expect(batch).toHaveLength(60)
+    expect(batch[7]).toMatchObject({ group: "each", existing: false, command: ["sh", "-c", lines[7]] })
+    for (const j of batch) expect(jobs(["wait", j.id, "--timeout", "60s"], { home }).code).toBe(0)
+    expect(jobs(["logs", "batch-8"], { home }).stdout).toBe("ITEM 7\n")
+    // from stdin too
+    const piped = jobs(["run", "--each", "-"], { home, input: "echo one\necho two\n" })
+    expect(piped.stdout.trim().split("\n")).toHaveLength(2)
+  })
+
+  it("refuses --each with a command, or with an idempotency key", () => {
+    const home = tmp.home()
+    const both = jobs(["run", "--each", "-", "--", "echo", "x"], { home, input: "echo a\n" })
+    expect(both.code).toBe(2)
+    expect(both.stderr).toMatch(/^Cannot run a command and --each at once/)
+    const keyed = jobs(["run", "--each", "-", "--key", "k"], { home, input: "echo a\n" })
+    expect(keyed.code).toBe(2)
+    expect(json<Array<unknown>>(jobs(["list", "--all", "--json"], { home }))).toEqual([])
+  })
+})
