@@ -2,12 +2,15 @@
 // keys are left for later versions.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Duration from "./duration.ts"
 import type * as Home from "./home.ts"
 
 /** The settings this version reads. */
 export interface Config {
   /** A shell command run when any job ends (with JOBS_ID, JOBS_STATUS, JOBS_EXIT_CODE, JOBS_NAME). */
   readonly onDone: string | null
+  /** How long `jobs clean` keeps ended jobs when not told (`keep: 30d`); null keeps nothing back. */
+  readonly keepSecs: number | null
 }
 
 const scalar = (raw: string): string => {
@@ -32,5 +35,9 @@ export const read = (layout: Home.Layout): Config => {
     // no file: defaults
   }
   const onDone = /^on_done:[ \t]*(.*)$/m.exec(text)?.[1]
-  return { onDone: onDone === undefined || scalar(onDone) === "" ? null : scalar(onDone) }
+  const keep = /^keep:[ \t]*(.*)$/m.exec(text)?.[1]
+  return {
+    onDone: onDone === undefined || scalar(onDone) === "" ? null : scalar(onDone),
+    keepSecs: keep === undefined ? null : (Duration.parseSeconds(scalar(keep)) ?? null)
+  }
 }

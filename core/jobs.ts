@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { EventLog, Follow } from "../events/mod.ts"
+import * as Config from "./config.ts"
 import { AmbiguousReference, InvalidInput, JobNotFound, JobStateConflict } from "./errors.ts"
 import { Executors } from "./executor.ts"
 import * as Ids from "./ids.ts"
@@ -246,10 +247,13 @@ export const make = Effect.gen(function* () {
     })
 
   /** Removes ended jobs, optionally only those that ended before `olderThanSecs` ago or have given statuses. */
-  const clean = (options: ListOptions & { readonly olderThanSecs?: number | undefined } = {}) =>
+  const clean = (
+    options: ListOptions & { readonly olderThanSecs?: number | undefined; readonly group?: string | undefined } = {}
+  ) =>
     Effect.gen(function* () {
       const ids = yield* store.ids
-      const cutoff = Date.now() - (options.olderThanSecs ?? 0) * 1000
+      // without --older-than, the home's `keep:` setting (config.yaml) holds recent jobs back
+      const cutoff = Date.now() - (options.olderThanSecs ?? Config.read(store.layout).keepSecs ?? 0) * 1000
       const removed: Array<JobState.JobObject> = []
       for (const id of ids) {
         const loaded = yield* refresh(id)
@@ -257,6 +261,7 @@ export const make = Effect.gen(function* () {
         if (!JobState.isTerminal(state.status)) continue
         if (options.project !== undefined && state.spec?.project !== options.project) continue
         if (options.statuses !== undefined && !options.statuses.includes(state.status)) continue
+        if (options.group !== undefined && state.spec?.group !== options.group) continue
         const ended = Date.parse(state.finishedAt ?? state.createdAt ?? "") || Ids.time(id)
         if (ended > cutoff) continue
         yield* removeLoaded(loaded)

@@ -236,3 +236,20 @@ describe("jobs run --each", () => {
     expect(json<Array<unknown>>(jobs(["list", "--all", "--json"], { home }))).toEqual([])
   })
 })
+
+describe("retention", () => {
+  it("clean keeps what config.yaml's keep: says unless told otherwise, and filters by group", async () => {
+    const home = tmp.home()
+    const old = run(home, ["--group", "a", "--", "true"])
+    const other = run(home, ["--group", "b", "--", "true"])
+    for (const j of [old, other]) jobs(["wait", j.id], { home })
+    Fs.writeFileSync(Path.join(home, "config.yaml"), "keep: 1h\n")
+    // both ended just now: within the kept hour
+    expect(json<Array<unknown>>(jobs(["clean", "--all", "--json"], { home }))).toEqual([])
+    const byGroup = json<Array<JobJson>>(
+      jobs(["clean", "--all", "--older-than", "0s", "--group", "a", "--json"], { home })
+    )
+    expect(byGroup.map((j) => j.id)).toEqual([old.id])
+    expect(json<Array<JobJson>>(jobs(["list", "--all", "--json"], { home })).map((j) => j.id)).toEqual([other.id])
+  })
+})
