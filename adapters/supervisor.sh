@@ -27,15 +27,18 @@ shift 5
 if [ "$#" -eq 0 ] && [ -f "$_jd/argv" ]; then
   . "$_jd/argv"
 fi
-# the queue (JOB_DIR/queue, written by jobs run): _jgroup, _jprio, _jafter (ids), _jafterany
-_jgroup= _jprio=0 _jafter= _jafterany= _jslot= _jentry=
+# the queue (JOB_DIR/queue, written by jobs run): _jgroup, _jprio, _jafter (ids), _jafterany; and the output
+# limit in bytes (JOB_DIR/limits): _jmaxlog
+_jgroup= _jprio=0 _jafter= _jafterany= _jslot= _jentry= _jmaxlog=
 [ -f "$_jd/queue" ] && . "$_jd/queue"
+[ -f "$_jd/limits" ] && . "$_jd/limits"
 _jhome=${_jd%/jobs/*}
 _jgdir=$_jhome/groups/$_jgroup
 _jconf=$_jhome/groups/$_jgroup.yaml
 _jev=$_jd/events.jsonl
 _jout=$_jd/output.log
 _jpid=
+_jwpid=
 _jstopping=
 _jtrapped=
 _jkiller=
@@ -208,6 +211,44 @@ _jhooks() {
   _jrunhook group "$(cat "$_jhome/groups/$_jgroup.on_done")"
 }
 
+# _jdrop: writing the output failed (a full disk): free the space this job set aside, say so in the log, and
+# keep reading so that the command never meets a closed pipe.
+_jdrop() {
+  rm -f "$_jd/.reserve"
+  _jemit OutputDropped dropped ',"reason":"writing output.log failed (disk full?): the rest of the output is dropped"'
+  cat >/dev/null
+}
+
+# _jwriter: copies the command's output (from the fifo on stdin) to output.log. With a limit (_jmaxlog bytes),
+# output.log keeps the head and never changes after it; the latest output goes to output.tail.N pieces of a
+# quarter of the limit, of which the last two are kept, and an OutputTruncated event says so once.
+_jwriter() {
+  if [ -z "$_jmaxlog" ]; then
+    cat >>"$_jout" 2>/dev/null || _jdrop
+    return
+  fi
+  head -c "$_jmaxlog" >>"$_jout" 2>/dev/null || {
+    _jdrop
+    return
+  }
+  _jchunk=$((_jmaxlog / 4 + 1))
+  _jk=0
+  while :; do
+    _jpiece=$_jd/output.tail.$_jk
+    head -c "$_jchunk" >"$_jpiece" 2>/dev/null || {
+      _jdrop
+      return
+    }
+    if [ ! -s "$_jpiece" ]; then
+      rm -f "$_jpiece"
+      return
+    fi
+    [ "$_jk" -eq 0 ] && _jemit OutputTruncated truncated ",\"keptBytes\":$_jmaxlog"
+    rm -f "$_jd/output.tail.$((_jk - 2))"
+    _jk=$((_jk + 1))
+  done
+}
+
 # _jstop SIGNAL: send SIGNAL to the group, then KILL whatever is left once the grace period is over.
 _jstop() {
   [ -n "$_jstopping" ] && return
@@ -312,15 +353,26 @@ if [ -n "$_jtmux" ]; then
   env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 JOBS_PROGRESS=$4 &&
     export TERM TMUX TMUX_PANE JOBS_PROGRESS && shift 4 && exec "$@"' \
     "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$_jd/progress" "$@" 2>&1 &
-# setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
-# command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
-elif command -v setsid >/dev/null 2>&1; then
-  setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
-    "$_jd/env" "$_jd/progress" "$@" </dev/null >>"$_jout" 2>&1 &
 else
-  perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' \
-    env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
-    "$_jd/env" "$_jd/progress" "$@" </dev/null >>"$_jout" 2>&1 &
+  # the output goes through a writer (a fifo, so that $! stays the command): a full disk or a size limit must
+  # never reach the command as a failed write or a broken pipe. Some space is set aside, so that the event that
+  # says the output was dropped, and Exited, still fit on a full disk.
+  head -c 16384 /dev/zero >"$_jd/.reserve" 2>/dev/null
+  _jfifo=$_jd/.output.fifo
+  rm -f "$_jfifo"
+  mkfifo -m 600 "$_jfifo"
+  _jwriter <"$_jfifo" &
+  _jwpid=$!
+  # setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
+  # command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
+  if command -v setsid >/dev/null 2>&1; then
+    setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
+      "$_jd/env" "$_jd/progress" "$@" </dev/null >"$_jfifo" 2>&1 &
+  else
+    perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' \
+      env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
+      "$_jd/env" "$_jd/progress" "$@" </dev/null >"$_jfifo" 2>&1 &
+  fi
 fi
 _jpid=$!
 _jst=$(_jstarttime "$_jpid") || _jst=0
@@ -376,6 +428,13 @@ else
   [ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null
   # after a stop, Exited means the whole group is gone: wait for the killer to see to it
   [ -n "$_jkiller" ] && wait "$_jkiller"
+  # the output is complete in output.log before Exited says the job ended (readers drain it then); a child left
+  # running in the background may hold the pipe open, so this waits two seconds at most
+  _ji=0
+  while [ "$_ji" -lt 200 ] && kill -0 "$_jwpid" 2>/dev/null; do
+    sleep 0.01
+    _ji=$((_ji + 1))
+  done
 fi
 
 if [ "$_jrc" -gt 128 ] && [ "$_jrc" -le 192 ]; then
@@ -389,6 +448,7 @@ else
 fi
 # the slot is free as soon as the job has ended (a tmux job's done screen holds none)
 [ -n "$_jslot" ] && rm -f "$_jslot"
+rm -f "$_jd/.reserve" "$_jd/.output.fifo"
 if [ -f "$_jd/timedout" ] || grep -q '"type":"TimedOut"' "$_jev"; then
   _jhooks timed-out "$_jrc"
 elif [ -f "$_jd/stop" ]; then

@@ -29,7 +29,8 @@ const RUN_VALUE_FLAGS = new Set([
   "--after",
   "--after-any",
   "--on-done",
-  "--each"
+  "--each",
+  "--max-log-size"
 ])
 
 /** Splits `process.argv.slice(2)`. */

@@ -29,6 +29,7 @@ type Single =
   | "afterAny"
   | "onDone"
   | "each"
+  | "maxLogSize"
 
 const SINGLE: Record<string, Single> = {
   "--name": "name",
@@ -43,7 +44,8 @@ const SINGLE: Record<string, Single> = {
   "--after": "after",
   "--after-any": "afterAny",
   "--on-done": "onDone",
-  "--each": "each"
+  "--each": "each",
+  "--max-log-size": "maxLogSize"
 }
 
 /** The flags of `jobs run`, or undefined when anything is unusual (the full parser then explains). */
@@ -84,6 +86,7 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     afterAny: opt("afterAny"),
     onDone: opt("onDone"),
     each: opt("each"),
+    maxLogSize: opt("maxLogSize"),
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
     attach: false

@@ -4,6 +4,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Duration from "../core/duration.ts"
 import * as EnvFile from "../core/env_file.ts"
 import { InvalidInput } from "../core/errors.ts"
 import type * as Submit from "../core/submit.ts"
@@ -23,6 +24,7 @@ export interface RunFlags {
   readonly progressPattern: Option.Option<string>
   readonly onDone: Option.Option<string>
   readonly each: Option.Option<string>
+  readonly maxLogSize: Option.Option<string>
   readonly group: Option.Option<string>
   readonly priority: Option.Option<string>
   readonly after: Option.Option<string>
@@ -110,6 +112,12 @@ export const submit = Effect.fn("jobs.run")(function* (
     )
   )
   const graceSecs = yield* durationFlag("grace", flags.grace)
+  const maxLogBytes = Option.isNone(flags.maxLogSize) ? undefined : Duration.parseBytes(flags.maxLogSize.value)
+  if (Option.isSome(flags.maxLogSize) && (maxLogBytes === undefined || maxLogBytes < 1)) {
+    return yield* new InvalidInput({
+      message: `Cannot parse --max-log-size "${flags.maxLogSize.value}": use a size such as 512K, 100M or 2G`
+    })
+  }
   const cwd = Path.resolve(
     invocation.cwd,
     Option.getOrElse(flags.cwd, () => ".")
@@ -127,6 +135,7 @@ export const submit = Effect.fn("jobs.run")(function* (
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),
     onDone: Option.getOrNull(flags.onDone),
+    ...(maxLogBytes === undefined ? {} : { maxLogBytes }),
     ...(priority === undefined ? {} : { priority }),
     after: Option.isSome(afterList) ? { jobs: afterList.value, any: Option.isSome(flags.afterAny) } : null
   }

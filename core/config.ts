@@ -11,6 +11,8 @@ export interface Config {
   readonly onDone: string | null
   /** How long `jobs clean` keeps ended jobs when not told (`keep: 30d`); null keeps nothing back. */
   readonly keepSecs: number | null
+  /** The default --max-log-size (`max_log_size: 100M`); null for none. */
+  readonly maxLogBytes: number | null
 }
 
 const scalar = (raw: string): string => {
@@ -36,8 +38,10 @@ export const read = (layout: Home.Layout): Config => {
   }
   const onDone = /^on_done:[ \t]*(.*)$/m.exec(text)?.[1]
   const keep = /^keep:[ \t]*(.*)$/m.exec(text)?.[1]
+  const maxLog = /^max_log_size:[ \t]*(.*)$/m.exec(text)?.[1]
   return {
     onDone: onDone === undefined || scalar(onDone) === "" ? null : scalar(onDone),
-    keepSecs: keep === undefined ? null : (Duration.parseSeconds(scalar(keep)) ?? null)
+    keepSecs: keep === undefined ? null : (Duration.parseSeconds(scalar(keep)) ?? null),
+    maxLogBytes: maxLog === undefined ? null : (Duration.parseBytes(scalar(maxLog)) ?? null)
   }
 }

@@ -21,6 +21,29 @@ export const parseSeconds = (text: string): number | undefined => {
   return matched > 0 && matched === s.length ? total : undefined
 }
 
+const BYTES: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3
+}
+
+/**
+ * Bytes in a size such as 100M, 512k, 2G or 1048576 (binary units), or undefined when it is not one.
+ *
+ * @example
+ * Duration.parseBytes("100M") // 104857600
+ */
+export const parseBytes = (text: string): number | undefined => {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim())
+  const unit = m === null ? undefined : BYTES[m[2]!.toLowerCase()]
+  return m === null || unit === undefined ? undefined : Math.floor(Number(m[1]) * unit)
+}
+
 /** A compact human form: 45s, 3m12s, 2h05m, 3d4h. */
 export const format = (secs: number): string => {
   const s = Math.max(0, Math.round(secs))

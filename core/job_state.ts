@@ -99,6 +99,8 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
     case "ProgressRecorded":
       return { ...next, progress: event.progress }
     case "HookRan":
+    case "OutputTruncated":
+    case "OutputDropped":
       return next
     case "Queued":
       return state.status === "pending" ? { ...next, queued: event } : next

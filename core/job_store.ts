@@ -194,9 +194,18 @@ export const make = (home: string) => {
       }
     })
 
+  /** The output limit the supervisor's writer enforces. */
+  const writeLimits = (id: string, maxLogBytes: number) =>
+    attempt("write limits", paths(id).dir, () =>
+      Fs.writeFileSync(Path.join(paths(id).dir, "limits"), `_jmaxlog=${Math.max(1, Math.floor(maxLogBytes))}\n`, {
+        mode: 0o600
+      })
+    )
+
   return {
     home,
     syncLog,
+    writeLimits,
     writeQueue,
     writeHooks,
     layout,

@@ -214,6 +214,7 @@ export const make = Effect.gen(function* () {
         executor: spec.executor,
         progressPattern: spec.progressPattern ?? null,
         onDone: spec.onDone ?? null,
+        maxLogBytes: spec.maxLogBytes ?? null,
         group: spec.group ?? null,
         ...(spec.priority === undefined ? {} : { priority: spec.priority })
       })

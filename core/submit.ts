@@ -35,6 +35,8 @@ export interface SubmitInput {
   readonly executor?: string | undefined
   /** A regex with named groups `done` and `total` (and `message`) that finds progress in the output. */
   readonly progressPattern?: string | null | undefined
+  /** output.log keeps at most this many bytes (default: max_log_size in config.yaml). */
+  readonly maxLogBytes?: number | null | undefined
   /** A shell command run when the job has ended (its failure never changes the job's status). */
   readonly onDone?: string | null | undefined
   /** The queue group: the job waits for a free slot of it (see `jobs group set NAME --parallel N`). */
@@ -224,6 +226,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const kind = input.executor ?? "local"
       const executor = yield* executorFor(kind)
       const after = yield* resolveAfter(input.after)
+      const config = Config.read(store.layout)
       const id = Ids.make()
       const key = input.key ?? null
       if (key !== null) {
@@ -254,7 +257,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         group: input.group ?? null,
         priority: input.priority ?? 0,
         after,
-        onDone: input.onDone ?? null
+        onDone: input.onDone ?? null,
+        maxLogBytes: input.maxLogBytes ?? config.maxLogBytes
       }
       const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
       const paths = yield* store
@@ -263,10 +267,11 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       if (spec.group !== null || after !== null) {
         yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
       }
-      const configHook = Config.read(store.layout).onDone
+      const configHook = config.onDone
       if (spec.onDone !== null || configHook !== null) {
         yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
       }
+      if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
       yield* executor
         .start({ id, spec, paths, layout: store.layout })
         .pipe(
@@ -301,7 +306,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const first = inputs[0]!
       const kind = first.executor ?? "local"
       const executor = yield* executorFor(kind)
-      const configHook = Config.read(store.layout).onDone
+      const config = Config.read(store.layout)
+      const configHook = config.onDone
       // the batch shares its flags, so the environment file's text is made once
       const envText = EnvFile.render(first.env)
       const launches: Array<Launch> = []
@@ -323,7 +329,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           group: input.group ?? null,
           priority: input.priority ?? 0,
           after,
-          onDone: input.onDone ?? null
+          onDone: input.onDone ?? null,
+          maxLogBytes: input.maxLogBytes ?? config.maxLogBytes
         }
         const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
@@ -334,6 +341,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         if (spec.onDone !== null || configHook !== null) {
           yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
         }
+        if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
         launches.push({ id, spec, paths, layout: store.layout })
       }
       for (const launch of launches) yield* store.syncLog(launch.id)

@@ -34,6 +34,9 @@ export const JobSpec = Schema.Struct({
       })
     )
   ),
+  maxLogBytes: Schema.optional(
+    Schema.NullOr(Schema.Number).annotations({ description: "output.log keeps at most this many bytes (the head)" })
+  ),
   onDone: Schema.optional(
     Schema.NullOr(Schema.String).annotations({ description: "a shell command run when the job has ended" })
   ),
@@ -113,6 +116,20 @@ export const HookRan = Schema.Struct({
   exitCode: Schema.Number
 }).annotations({ identifier: "HookRan" })
 
+/** The output passed --max-log-size: output.log keeps the head, output.tail.N files the latest output. */
+export const OutputTruncated = Schema.Struct({
+  type: Schema.Literal("OutputTruncated"),
+  ...Common,
+  keptBytes: Schema.Number
+}).annotations({ identifier: "OutputTruncated" })
+
+/** Writing the output failed (a full disk): the rest of it is dropped; the job goes on. */
+export const OutputDropped = Schema.Struct({
+  type: Schema.Literal("OutputDropped"),
+  ...Common,
+  reason: Schema.String
+}).annotations({ identifier: "OutputDropped" })
+
 /** How far a job got. */
 export const Progress = Schema.Struct({
   done: Schema.Number,
@@ -147,7 +164,9 @@ export const Event = Schema.Union(
   ProgressRecorded,
   Queued,
   DependencyFailed,
-  HookRan
+  HookRan,
+  OutputTruncated,
+  OutputDropped
 ).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"

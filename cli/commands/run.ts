@@ -34,6 +34,10 @@ const options = {
     Options.withDescription("A regex with named groups done and total that finds progress in the output"),
     Options.optional
   ),
+  maxLogSize: Options.text("max-log-size").pipe(
+    Options.withDescription("Keep at most this much output in output.log (the head; the latest in output.tail.N)"),
+    Options.optional
+  ),
   each: Options.text("each").pipe(
     Options.withDescription("Submit one job per line of FILE (- for stdin), each a shell command, sharing the flags"),
     Options.optional

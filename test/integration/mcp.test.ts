@@ -60,6 +60,7 @@ describe("jobs mcp", () => {
       const again = await call(client, "run", { command: ["true"], key: "k1" })
       const same = await call(client, "run", { command: ["false"], key: "k1" })
       expect(same.structuredContent).toMatchObject({ id: again.structuredContent!.id, existing: true })
+      await call(client, "wait", { id: again.structuredContent!.id })
 
       const wait = await call(client, "wait", { id: "m1", timeoutSecs: 30 })
       expect(wait.structuredContent).toMatchObject({ exitCode: 3, timedOut: false, job: { id, status: "failed" } })

@@ -1,5 +1,6 @@
 // The queue without a daemon, with real processes: parallel limits, priority then FIFO order, pause and resume,
 // dependencies, cancelling a waiting job, and waiters or supervisors killed with -9 never blocking the queue.
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -252,4 +253,61 @@ describe("retention", () => {
     expect(byGroup.map((j) => j.id)).toEqual([old.id])
     expect(json<Array<JobJson>>(jobs(["list", "--all", "--json"], { home })).map((j) => j.id)).toEqual([other.id])
   })
+})
+
+describe("output limits", () => {
+  it("keeps the head in output.log and the latest output beside it, with an event, past --max-log-size", async () => {
+    const home = tmp.home()
+    const job = run(home, [
+      "--max-log-size",
+      "2K",
+      "--",
+      "sh",
+      "-c",
+      'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done'
+    ])
+    expect(jobs(["wait", job.id], { home }).code).toBe(0)
+    const dir = Path.join(home, "jobs", job.id)
+    const head = Fs.readFileSync(Path.join(dir, "output.log"), "utf8")
+    expect(head.length).toBe(2048)
+    expect(head.startsWith("line 0\nline 1\n")).toBe(true)
+    const tails = Fs.readdirSync(dir)
+      .filter((f) => f.startsWith("output.tail."))
+      .sort((a, b) => Number(a.slice(12)) - Number(b.slice(12)))
+    expect(tails.length).toBeGreaterThan(0)
+    expect(tails.length).toBeLessThanOrEqual(2)
+    const latest = tails.map((f) => Fs.readFileSync(Path.join(dir, f), "utf8")).join("")
+    expect(latest.endsWith("line 1999\n")).toBe(true)
+    const truncated = readEvents(home, job.id).filter((e) => e.type === "OutputTruncated")
+    expect(truncated).toHaveLength(1)
+    expect(truncated[0]).toMatchObject({ keptBytes: 2048 })
+  })
+
+  const mountable = (() => {
+    const probe = tmp.dir()
+    const r = ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe])
+    if (r.status === 0) ChildProcess.spawnSync("umount", [probe])
+    return r.status === 0
+  })()
+  if (!mountable && process.env.CI === undefined)
+    console.warn("SKIPPING the full-disk test: mounting a tmpfs needs root")
+
+  it.skipIf(!mountable && process.env.CI === undefined)(
+    "lets a job writing to a full disk finish, drops the output, says so, and records its exit code",
+    async () => {
+      const mnt = tmp.dir()
+      expect(ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt]).status).toBe(0)
+      try {
+        const home = Path.join(mnt, "home")
+        const job = run(home, ["--", "sh", "-c", 'head -c 3000000 /dev/zero | tr "\\0" x; echo; echo done; exit 3'])
+        expect(jobs(["wait", job.id, "--timeout", "60s"], { home }).code).toBe(3)
+        expect(status(home, job.id).status).toBe("failed")
+        const events = readEvents(home, job.id)
+        expect(events.some((e) => e.type === "OutputDropped")).toBe(true)
+        expect(events.find((e) => e.type === "Exited")).toMatchObject({ code: 3, signal: null })
+      } finally {
+        ChildProcess.spawnSync("umount", ["-l", mnt])
+      }
+    }
+  )
 })
