@@ -31,11 +31,17 @@ const requestStop = (state: JobState.JobState): Effect.Effect<void> =>
 
 export const groupAlive = (pgid: number): boolean => Proc.groupMembers(pgid).length > 0
 
-export const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
+/**
+ * Sends `signal` to the process group of the command a Started event names, if that very command (pid, start time,
+ * boot) still runs, then KILL to whatever is left once the grace is over. Says whether there was anything to stop.
+ */
+export const signalGroup = (
+  started: { readonly pid: number; readonly pgid: number; readonly startTime: number; readonly bootId: string },
+  signal: string,
+  graceSecs: number
+): Effect.Effect<boolean> =>
   Effect.gen(function* () {
-    const started = state.started
-    // only the very process that was started (pid + start time + boot), never a pid the kernel has handed on
-    if (started === null || !Proc.isAlive(started.pid, started.startTime, started.bootId)) return false
+    if (!Proc.isAlive(started.pid, started.startTime, started.bootId)) return false
     const send = (sig: string) => {
       try {
         process.kill(-started.pgid, sig as NodeJS.Signals)
@@ -49,6 +55,10 @@ export const stopOrphans = (state: JobState.JobState, signal: string, graceSecs:
     if (groupAlive(started.pgid)) send("SIGKILL")
     return true
   })
+
+/** For an interrupted job: stops what is left of its command (its supervisor is gone). */
+export const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
+  state.started === null ? Effect.succeed(false) : signalGroup(state.started, signal, graceSecs)
 
 const failed = (launch: Executor.Launch, cause: unknown) =>
   new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })

@@ -11,7 +11,6 @@ import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import * as LocalExecutor from "./local_executor.ts"
-import * as Proc from "./proc.ts"
 import * as Supervisor from "./supervisor.ts"
 import * as Tmux from "./tmux.ts"
 
@@ -93,21 +92,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
  * group, then KILL to whatever is left once the grace is over.
  */
 const requestStop = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const started = state.started
-    if (started === null || !Proc.isAlive(started.pid, started.startTime, started.bootId)) return
-    const send = (sig: string) => {
-      try {
-        process.kill(-started.pgid, sig as NodeJS.Signals)
-      } catch {
-        // the group is gone
-      }
-    }
-    send(signal)
-    const deadline = Date.now() + graceSecs * 1000
-    while (Date.now() < deadline && LocalExecutor.groupAlive(started.pgid)) yield* Effect.sleep("100 millis")
-    if (LocalExecutor.groupAlive(started.pgid)) send("SIGKILL")
-  })
+  state.started === null ? Effect.void : Effect.asVoid(LocalExecutor.signalGroup(state.started, signal, graceSecs))
 
 /** Closes the job's session (a finished job waits on its done screen until a key is pressed). */
 const release = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void> =>

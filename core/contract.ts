@@ -2,19 +2,10 @@
 // Schemas generated from them are checked in under cli/schemas/ (a test fails when they drift). Fields only ever
 // grow; renaming one is a breaking change.
 import * as Schema from "effect/Schema"
-import type * as JobState from "./job_state.ts"
+import * as JobState from "./job_state.ts"
 
 /** A status word (DESIGN §4a). */
-export const Status = Schema.Literal(
-  "pending",
-  "running",
-  "completed",
-  "failed",
-  "stopped",
-  "timed-out",
-  "interrupted",
-  "unknown"
-)
+export const Status = Schema.Literal(...JobState.STATUSES)
 
 /** How far a job got. */
 export const Progress = Schema.Struct({

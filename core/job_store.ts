@@ -37,7 +37,14 @@ export const makeDirs = (dir: string): void => {
     missing.push(d)
     if (Path.dirname(d) === d) break
   }
-  for (const d of missing.reverse()) Fs.mkdirSync(d, { mode: 0o700 })
+  for (const d of missing.reverse()) {
+    try {
+      Fs.mkdirSync(d, { mode: 0o700 })
+    } catch (e) {
+      // another process made it in the meantime (50 `jobs run` on a new home at once): fine if it is a folder
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !Fs.statSync(d).isDirectory()) throw e
+    }
+  }
 }
 
 /** Builds the store of one home. */

@@ -56,6 +56,32 @@ export interface Submission {
 /** The grace between TERM and KILL when nothing else is said. */
 export const DEFAULT_GRACE_SECS = 10
 
+/** The spec a submit records, from what the caller asked and the home's settings. */
+const specOf = (
+  input: SubmitInput,
+  executor: string,
+  key: string | null,
+  after: Event.JobSpec["after"],
+  config: Config.Config
+): Event.JobSpec => ({
+  command: [...input.command],
+  name: input.name ?? null,
+  cwd: input.cwd,
+  project: Project.detect(input.cwd),
+  executor,
+  worker: null,
+  timeoutSecs: input.timeoutSecs ?? null,
+  graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
+  key,
+  retryOf: input.retryOf ?? null,
+  progressPattern: input.progressPattern ?? null,
+  group: input.group ?? null,
+  priority: input.priority ?? 0,
+  after: after ?? null,
+  onDone: input.onDone ?? null,
+  maxLogBytes: input.maxLogBytes ?? config.maxLogBytes
+})
+
 /** Submit and settle over a store and the executors. */
 export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
   const reported = new Set<string>()
@@ -242,24 +268,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           yield* store.releaseKey(key, owner)
         }
       }
-      const spec: Event.JobSpec = {
-        command: [...input.command],
-        name: input.name ?? null,
-        cwd: input.cwd,
-        project: Project.detect(input.cwd),
-        executor: kind,
-        worker: null,
-        timeoutSecs: input.timeoutSecs ?? null,
-        graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
-        key,
-        retryOf: input.retryOf ?? null,
-        progressPattern: input.progressPattern ?? null,
-        group: input.group ?? null,
-        priority: input.priority ?? 0,
-        after,
-        onDone: input.onDone ?? null,
-        maxLogBytes: input.maxLogBytes ?? config.maxLogBytes
-      }
+      const spec = specOf(input, kind, key, after, config)
       const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
       const paths = yield* store
         .create(submitted, input.env)
@@ -314,24 +323,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       for (const input of inputs) {
         const id = Ids.make()
         const after = yield* resolveAfter(input.after)
-        const spec: Event.JobSpec = {
-          command: [...input.command],
-          name: input.name ?? null,
-          cwd: input.cwd,
-          project: Project.detect(input.cwd),
-          executor: kind,
-          worker: null,
-          timeoutSecs: input.timeoutSecs ?? null,
-          graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
-          key: null,
-          retryOf: input.retryOf ?? null,
-          progressPattern: input.progressPattern ?? null,
-          group: input.group ?? null,
-          priority: input.priority ?? 0,
-          after,
-          onDone: input.onDone ?? null,
-          maxLogBytes: input.maxLogBytes ?? config.maxLogBytes
-        }
+        const spec = specOf(input, kind, null, after, config)
         const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
         const paths = yield* store.create(submitted, env, { sync: false })
