@@ -19,6 +19,7 @@ import * as Mcp from "./commands/mcp.ts"
 import * as Retry from "./commands/retry.ts"
 import * as Rm from "./commands/rm.ts"
 import * as Run from "./commands/run.ts"
+import * as Serve from "./commands/serve.ts"
 import * as Skills from "./commands/skills.ts"
 import * as Status from "./commands/status.ts"
 import * as Stop from "./commands/stop.ts"
@@ -46,7 +47,8 @@ const root = Command.make("jobs").pipe(
     Attach.command,
     Group.command,
     Skills.command,
-    Mcp.command
+    Mcp.command,
+    Serve.command
   ])
 )
 

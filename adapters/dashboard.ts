@@ -1,0 +1,408 @@
+// The web dashboard (`jobs serve`): server-rendered pages, a JSON API and Server-Sent Events on @effect/platform's
+// HTTP server, over the same Jobs service and event files as the CLI. Safe by default: loopback, a token on every
+// request (bearer, or a cookie set from the printed URL), POST-only changes checked for same origin, escaped text.
+
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Path from "node:path"
+import { StringDecoder } from "node:string_decoder"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { watch } from "chokidar"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import * as Duration from "../core/duration.ts"
+import * as EnvFile from "../core/env_file.ts"
+import * as Home from "../core/home.ts"
+import * as JobState from "../core/job_state.ts"
+import { Jobs, tailOffset } from "../core/jobs.ts"
+import { Follow } from "../events/mod.ts"
+import * as Html from "./_dashboard_html.ts"
+
+/** How the dashboard is served. */
+export interface Options {
+  readonly home: string
+  readonly host: string
+  readonly port: number
+  readonly token: string
+  readonly version: string
+}
+
+const PAGE_SIZE = 50
+const enc = new TextEncoder()
+
+/** The token of a home, kept in `serve-token` (0600) so that it survives restarts and open tabs keep working. */
+export const homeToken = (home: string): string => {
+  const file = Path.join(home, "serve-token")
+  try {
+    const existing = Fs.readFileSync(file, "utf8").trim()
+    if (existing.length >= 16) return existing
+  } catch {
+    // none yet
+  }
+  const token = Crypto.randomBytes(24).toString("hex")
+  Fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+  Fs.writeFileSync(`${file}.tmp`, token + "\n", { mode: 0o600 })
+  Fs.renameSync(`${file}.tmp`, file)
+  return token
+}
+
+const same = (a: string | undefined, b: string): boolean => {
+  if (a === undefined) return false
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && Crypto.timingSafeEqual(x, y)
+}
+
+const json = (body: unknown, status = 200) =>
+  HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json" })
+const html = (body: string, status = 200) =>
+  HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8" })
+const see = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location } })
+
+/** A failure of the Jobs service as an HTTP answer: 404 for an unknown job, 400 for bad input, else 500. */
+const failure = (error: unknown) => {
+  const e = error as { _tag?: string; message?: string }
+  const status =
+    e._tag === "JobNotFound" ? 404 : e._tag === "AmbiguousReference" || e._tag === "InvalidInput" ? 400 : 500
+  return json({ error: e.message ?? String(error) }, status)
+}
+
+const sse = (id: string | undefined, event: string, data: string) =>
+  enc.encode(`${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${data}\n\n`)
+
+/** The app: one function from a request to a response. */
+const app = (options: Options) =>
+  Effect.gen(function* () {
+    const req = yield* HttpServerRequest.HttpServerRequest
+    const jobs = yield* Jobs
+    const url = new URL(req.url, "http://dashboard")
+    const cookie = `jobs_token_${options.port}`
+
+    // authentication: a bearer token (scripts), the cookie, or once the token in the URL (then a cookie)
+    const bearer = req.headers.authorization?.replace(/^Bearer /, "")
+    const byBearer = same(bearer, options.token)
+    const byCookie = same(req.cookies[cookie], options.token)
+    if (!byBearer && !byCookie) {
+      if (req.method === "GET" && same(url.searchParams.get("token") ?? undefined, options.token)) {
+        url.searchParams.delete("token")
+        return HttpServerResponse.empty({
+          status: 303,
+          headers: {
+            location: url.pathname + (url.search === "?" ? "" : url.search),
+            "set-cookie": `${cookie}=${options.token}; HttpOnly; SameSite=Strict; Path=/`
+          }
+        })
+      }
+      return HttpServerResponse.text(
+        "Cannot open the dashboard: a token is needed (open the URL `jobs serve` printed)\n",
+        {
+          status: 401
+        }
+      )
+    }
+    // state changes: POST only, and from this origin when a browser's cookie is what authenticates
+    if (req.method === "POST" && !byBearer) {
+      const origin =
+        req.headers.origin ?? (req.headers.referer === undefined ? undefined : new URL(req.headers.referer).origin)
+      if (origin !== `http://${req.headers.host}`) {
+        return json({ error: "Cannot change a job from another site: the request's origin is not this dashboard" }, 403)
+      }
+    }
+    const isForm = (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")
+    const path = url.pathname.replace(/\/+$/, "") || "/"
+    const m = (re: RegExp) => re.exec(path)
+
+    if (req.method === "GET" && path === "/") return see("/jobs")
+
+    if (req.method === "GET" && (path === "/jobs" || path === "/api/jobs")) {
+      const status = url.searchParams.get("status") ?? ""
+      const statuses =
+        status === "" ? undefined : status.split(",").filter((s) => JobState.STATUSES.includes(s as JobState.Status))
+      if (path === "/api/jobs") {
+        const limit = Number(url.searchParams.get("limit") ?? PAGE_SIZE) || 0
+        const { jobs: list } = yield* jobs.list({ statuses: statuses as Array<JobState.Status> | undefined, limit })
+        return json(list)
+      }
+      const query = {
+        status,
+        project: url.searchParams.get("project") ?? "",
+        worker: url.searchParams.get("worker") ?? "",
+        q: url.searchParams.get("q") ?? "",
+        page: Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1)
+      }
+      const filtered = query.project !== "" || query.worker !== "" || query.q !== ""
+      const { jobs: all } = yield* jobs.list({
+        statuses: statuses as Array<JobState.Status> | undefined,
+        project: query.project === "" ? undefined : query.project,
+        limit: filtered ? 0 : query.page * PAGE_SIZE + 1
+      })
+      const matching = all.filter(
+        (j) =>
+          (query.worker === "" || j.worker === query.worker) &&
+          (query.q === "" || (j.name ?? "").includes(query.q) || Html.commandText(j.command).includes(query.q))
+      )
+      const slice = matching.slice((query.page - 1) * PAGE_SIZE, query.page * PAGE_SIZE)
+      return html(Html.listPage(slice, query, matching.length > query.page * PAGE_SIZE, JobState.STATUSES))
+    }
+
+    if (req.method === "GET" && path === "/new") return html(Html.newPage(process.cwd()))
+
+    if (req.method === "GET" && path === "/stats") {
+      const { jobs: all } = yield* jobs.list({ limit: 0 })
+      return html(Html.statsPage(all))
+    }
+
+    if (req.method === "POST" && path === "/api/jobs") {
+      const fields: Record<string, unknown> = isForm
+        ? Object.fromEntries(yield* req.urlParamsBody)
+        : ((yield* req.json) as Record<string, unknown>)
+      const command = fields.command
+      const argv =
+        typeof command === "string" && command.trim() !== ""
+          ? ["sh", "-c", command]
+          : Array.isArray(command) && command.every((a) => typeof a === "string")
+            ? (command as Array<string>)
+            : []
+      const timeout = fields.timeout
+      const timeoutSecs =
+        typeof timeout === "number"
+          ? timeout
+          : typeof timeout === "string" && timeout !== ""
+            ? Duration.parseSeconds(timeout)
+            : null
+      if (timeoutSecs === undefined)
+        return json({ error: `Cannot parse timeout "${String(timeout)}": use 90s, 30m or 2h` }, 400)
+      const env: Record<string, string> = {}
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+      const { job } = yield* jobs.submit({
+        command: argv,
+        cwd: typeof fields.cwd === "string" && fields.cwd !== "" ? fields.cwd : process.cwd(),
+        env,
+        name: typeof fields.name === "string" && fields.name !== "" ? fields.name : null,
+        timeoutSecs,
+        executor: fields.executor === "tmux" ? "tmux" : "local"
+      })
+      return isForm ? see(`/jobs/${job.id}`) : json({ ...job, existing: false }, 201)
+    }
+
+    if (req.method === "GET" && path === "/api/events") {
+      return HttpServerResponse.stream(allEvents(Home.layout(options.home)), {
+        contentType: "text/event-stream",
+        headers: { "cache-control": "no-cache" }
+      })
+    }
+
+    const one = m(/^\/(api\/)?jobs\/([^/]+)(?:\/(row|logs|stream|cancel|rerun))?$/)
+    if (one === null) return json({ error: `Cannot find "${path}": no such page` }, 404)
+    const [, api, reference, action] = one
+    const job = yield* jobs.get(decodeURIComponent(reference!))
+
+    if (req.method === "POST" && action === "cancel") {
+      if (JobState.isTerminal(job.status)) {
+        return json({ error: `Cannot cancel job "${job.shortId}": it already ended (${job.status})` }, 400)
+      }
+      const { job: stopped } = yield* jobs.stop(job.id)
+      return isForm ? see(`/jobs/${job.id}`) : json(stopped)
+    }
+    if (req.method === "POST" && action === "rerun") {
+      const { job: fresh } = yield* jobs.retry(job.id)
+      return isForm ? see(`/jobs/${fresh.id}`) : json({ ...fresh, existing: false }, 201)
+    }
+    if (req.method !== "GET") return json({ error: `Cannot ${req.method} "${path}"` }, 405)
+    if (action === "row") return html(Html.row(job))
+    if (action === "logs") {
+      const size = fileSize(job.logPath)
+      const tail = url.searchParams.get("tail")
+      const from =
+        tail !== null ? tailOffset(job.logPath, Number(tail) || 0) : Number(url.searchParams.get("from") ?? 0)
+      const to = Math.min(size, Number(url.searchParams.get("to") ?? size))
+      return HttpServerResponse.text(readRange(job.logPath, Math.max(0, from), to), {
+        contentType: "text/plain; charset=utf-8"
+      })
+    }
+    if (action === "stream") {
+      // resume where the reader stands: "EVENTS_OFFSET.OUTPUT_OFFSET" (Last-Event-ID), else the query, else 0
+      const last = req.headers["last-event-id"]?.split(".")
+      const eventsAt = Number(last?.[0] ?? url.searchParams.get("events") ?? 0) || 0
+      const outputAt = Number(last?.[1] ?? url.searchParams.get("output") ?? 0) || 0
+      return HttpServerResponse.stream(jobStream(jobs, job, eventsAt, outputAt), {
+        contentType: "text/event-stream",
+        headers: { "cache-control": "no-cache" }
+      })
+    }
+    if (api !== undefined) return json(job)
+    const size = fileSize(job.logPath)
+    const start = Math.max(0, size - 64 * 1024)
+    const envNames = Object.keys(readEnvNames(Path.join(Path.dirname(job.eventsPath), "env")))
+    const events = yield* jobs.events(job.id).pipe(Stream.runCollect)
+    return html(
+      Html.jobPage(
+        job,
+        envNames,
+        [...events].map((e) => ({ type: e.type, at: e.at })),
+        { text: readRange(job.logPath, start, size), start, end: size },
+        fileSize(job.eventsPath)
+      )
+    )
+  }).pipe(
+    Effect.catchAll(failure),
+    Effect.catchAllCause((cause) => json({ error: `Cannot answer: ${Cause.pretty(cause).split("\n")[0]}` }, 500))
+  )
+
+const fileSize = (path: string): number => {
+  try {
+    return Fs.statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+const readRange = (path: string, from: number, to: number): string => {
+  if (to <= from) return ""
+  try {
+    const fd = Fs.openSync(path, "r")
+    try {
+      const buffer = Buffer.alloc(to - from)
+      return buffer.subarray(0, Fs.readSync(fd, buffer, 0, buffer.length, from)).toString("utf8")
+    } finally {
+      Fs.closeSync(fd)
+    }
+  } catch {
+    return ""
+  }
+}
+
+/** The names (never the values) of a job's environment. */
+const readEnvNames = (path: string): Record<string, string> => {
+  try {
+    return EnvFile.parse(Fs.readFileSync(path, "utf8"))
+  } catch {
+    return {}
+  }
+}
+
+/** A job's events and output as SSE messages; every id says where both stand. Ends after the job has ended. */
+const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: number) => {
+  const at = { e: eventsAt, o: outputAt }
+  let pending = ""
+  const done = Effect.map(
+    Effect.orElseSucceed(jobs.get(job.id), () => job),
+    (j) => JobState.isTerminal(j.status)
+  )
+  const events = Follow.bytes(job.eventsPath, { offset: eventsAt, done }).pipe(
+    Stream.mapConcat((chunk) => {
+      // only whole lines are events; a partial one waits (its bytes are not counted yet)
+      const text = Buffer.from(chunk).toString("utf8")
+      pending += text
+      const out: Array<Uint8Array> = []
+      let nl = pending.indexOf("\n")
+      while (nl >= 0) {
+        const line = pending.slice(0, nl)
+        pending = pending.slice(nl + 1)
+        at.e += Buffer.byteLength(line) + 1
+        if (line.trim() !== "") out.push(sse(`${at.e}.${at.o}`, "event", line))
+        nl = pending.indexOf("\n")
+      }
+      return out
+    })
+  )
+  const decoder = new StringDecoder("utf8")
+  const output = Follow.bytes(job.logPath, { offset: outputAt, done, alsoWatch: [job.eventsPath] }).pipe(
+    Stream.map((chunk) => {
+      at.o += chunk.length
+      return sse(`${at.e}.${at.o}`, "output", JSON.stringify(decoder.write(Buffer.from(chunk))))
+    })
+  )
+  return Stream.merge(events, output).pipe(Stream.concat(Stream.make(sse(undefined, "end", "{}"))))
+}
+
+/** Every job's events as they are appended (for live lists): one watcher on the jobs folder. */
+const allEvents = (layout: Home.Layout) =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const queue = yield* Queue.unbounded<Uint8Array>()
+      const offsets = new Map<string, number>()
+      const read = (file: string, fromStart: boolean) => {
+        const size = fileSize(file)
+        const from = offsets.get(file) ?? (fromStart ? 0 : size)
+        if (size <= from) return offsets.set(file, from)
+        const text = readRange(file, from, size)
+        const end = text.lastIndexOf("\n")
+        if (end < 0) return offsets.set(file, from)
+        offsets.set(file, from + Buffer.byteLength(text.slice(0, end + 1)))
+        for (const line of text.slice(0, end).split("\n"))
+          if (line !== "") Queue.unsafeOffer(queue, sse(undefined, "event", line))
+      }
+      yield* Effect.acquireRelease(
+        Effect.async<ReturnType<typeof watch>>((resume) => {
+          const watcher = watch(layout.jobs, { depth: 1, ignoreInitial: true })
+          const seen = (file: string, added: boolean) => {
+            if (file.endsWith("events.jsonl")) read(file, added)
+          }
+          watcher.on("add", (f) => seen(f, true))
+          watcher.on("change", (f) => seen(f, false))
+          watcher.once("ready", () => {
+            // start from the current end of every log: only what happens from now on is news
+            for (const id of safeReaddir(layout.jobs))
+              offsets.set(
+                Path.join(layout.jobs, id, "events.jsonl"),
+                fileSize(Path.join(layout.jobs, id, "events.jsonl"))
+              )
+            resume(Effect.succeed(watcher))
+          })
+        }),
+        (watcher) => Effect.promise(() => watcher.close())
+      )
+      // chokidar drops change events that follow one within 50 ms: look at the recent logs again a little later
+      yield* Effect.forkScoped(
+        Effect.forever(
+          Effect.sleep("250 millis").pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                for (const file of offsets.keys()) if (fileSize(file) > (offsets.get(file) ?? 0)) read(file, false)
+              })
+            )
+          )
+        )
+      )
+      return Stream.merge(
+        Stream.fromQueue(queue),
+        // a comment now and then keeps proxies from closing an idle stream
+        Stream.tick("15 seconds").pipe(Stream.map(() => enc.encode(": keep-alive\n\n")))
+      )
+    })
+  )
+
+const safeReaddir = (dir: string): Array<string> => {
+  try {
+    return Fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Serves the dashboard until interrupted.
+ *
+ * @example
+ * Effect.runFork(Dashboard.serve({ home, host: "127.0.0.1", port: 8000, token, version }).pipe(Effect.provide(layer(home))))
+ */
+export const serve = (options: Options): Effect.Effect<never, unknown, Jobs> =>
+  Effect.flatMap(Effect.context<Jobs>(), (context) =>
+    Layer.launch(
+      HttpServer.serve(Effect.provide(app(options), context)).pipe(
+        Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { host: options.host, port: options.port }))
+      )
+    )
+  )
+
+/** Whether a host name or address is this machine's loopback. */
+export const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host)
