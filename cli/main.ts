@@ -62,7 +62,14 @@ const validationLine = (error: unknown): string | undefined => {
 }
 
 // @effect/cli prints its errors itself (several lines, on stderr): we print them our way instead
-const quietConsole = Effect.map(Effect.console, (console) => ({ ...console, error: () => Effect.void }))
+// and its help is coloured for a terminal: plain text when stdout is a pipe or a file (or NO_COLOR is set)
+const plain = process.stdout.isTTY !== true || (process.env.NO_COLOR ?? "") !== ""
+const quietConsole = Effect.map(Effect.console, (console) => ({
+  ...console,
+  error: () => Effect.void,
+  log: (...args: ReadonlyArray<unknown>) =>
+    console.log(...(plain ? args.map((a) => (typeof a === "string" ? stripAnsi(a) : a)) : args))
+}))
 
 /** Runs `jobs` with these arguments (without node and the script) and returns the exit code. */
 export const main = (args: ReadonlyArray<string>, version: string): Promise<number> => {
