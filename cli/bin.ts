@@ -12,6 +12,7 @@ interface Bundles {
   readonly cli: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
   readonly mcp: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
   readonly serve: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
+  readonly worker: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
 }
 
 const scripts: Array<[Vm.Script, string]> = []
@@ -62,6 +63,7 @@ const start = async (): Promise<number> => {
   // the MCP server has a bundle of its own: its SDK costs the other commands nothing
   if (command === "mcp") return load("mcp").main(args, JOBS_VERSION)
   if (command === "serve") return load("serve").main(args, JOBS_VERSION)
+  if (command === "worker") return load("worker").main(args, JOBS_VERSION)
   const fast = command === "run" ? load("run").tryRun(args, JOBS_VERSION) : undefined
   return fast ?? load("cli").main(args, JOBS_VERSION)
 }

@@ -40,6 +40,8 @@ const bundle = (entry, outfile, extra = {}) =>
       legalComments: "none",
       logLevel: "warning",
       plugins: [raw],
+      // ssh2's optional native parts: it requires them in try/catch and falls back to JavaScript without them
+      external: ["cpu-features", "*.node"],
       metafile: process.argv.includes("--meta"),
       ...extra
     })
@@ -70,7 +72,8 @@ if (process.argv.includes("--schema")) {
     bundle("cli/fast_run.ts", Path.join(dist, "run.cjs")),
     bundle("cli/main.ts", Path.join(dist, "cli.cjs")),
     bundle("cli/mcp.ts", Path.join(dist, "mcp.cjs")),
-    bundle("cli/serve.ts", Path.join(dist, "serve.cjs"))
+    bundle("cli/serve.ts", Path.join(dist, "serve.cjs")),
+    bundle("cli/worker_main.ts", Path.join(dist, "worker.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
   // V8 code caches: compiling 1 MB of JavaScript is a third of start-up without them

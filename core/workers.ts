@@ -1,0 +1,87 @@
+// The SSH worker registry ($JOBS_HOME/workers.yaml): a name, how to reach it, and its remote home. No secret is
+// ever stored here: authentication is the agent's or an identity file's.
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import type * as Home from "./home.ts"
+import { makeDirs } from "./job_store.ts"
+
+/** A registered worker. */
+export interface Worker {
+  readonly name: string
+  /** What the user gave: `user@host`, `user@host:port`, or a ~/.ssh/config Host alias. */
+  readonly connection: string
+  /** The jobs home on the worker (default ~/.jobs). */
+  readonly remoteHome: string
+  readonly isDefault: boolean
+}
+
+const file = (layout: Home.Layout) => Path.join(layout.home, "workers.yaml")
+
+/** A name a worker can have: it names folders and appears in tables. */
+export const isValidName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)
+
+/** Every registered worker, in the order they were added. */
+export const read = (layout: Home.Layout): Array<Worker> => {
+  let text = ""
+  try {
+    text = Fs.readFileSync(file(layout), "utf8")
+  } catch {
+    return []
+  }
+  const workers: Array<Worker> = []
+  let current: Record<string, string> | undefined
+  const flush = () => {
+    if (current?.name !== undefined && current.connection !== undefined) {
+      workers.push({
+        name: current.name,
+        connection: current.connection,
+        remoteHome: current.remote_home ?? "~/.jobs",
+        isDefault: current.default === "true"
+      })
+    }
+  }
+  for (const line of text.split("\n")) {
+    const item = /^- name: (.*)$/.exec(line)
+    if (item !== null) {
+      flush()
+      current = { name: JSON.parse(item[1]!) as string }
+      continue
+    }
+    const field = /^ {2}([a-z_]+): (.*)$/.exec(line)
+    if (field !== null && current !== undefined) current[field[1]!] = JSON.parse(field[2]!) as string
+  }
+  flush()
+  return workers
+}
+
+/** Writes the registry whole (aside, then renamed). */
+export const write = (layout: Home.Layout, workers: ReadonlyArray<Worker>): void => {
+  const text =
+    "# jobs workers (written by `jobs worker ...`)\n" +
+    workers
+      .map(
+        (w) =>
+          `- name: ${JSON.stringify(w.name)}\n  connection: ${JSON.stringify(w.connection)}\n` +
+          `  remote_home: ${JSON.stringify(w.remoteHome)}\n  default: ${JSON.stringify(String(w.isDefault))}\n`
+      )
+      .join("")
+  makeDirs(layout.home)
+  Fs.writeFileSync(`${file(layout)}.tmp`, text, { mode: 0o600 })
+  Fs.renameSync(`${file(layout)}.tmp`, file(layout))
+}
+
+/** Where to connect, parsed from `user@host[:port]` (an alias is resolved through ~/.ssh/config elsewhere). */
+export interface Target {
+  readonly user: string | undefined
+  readonly host: string
+  readonly port: number | undefined
+}
+
+/** Parses `user@host`, `user@host:port`, `host`, `[::1]:22`. */
+export const parseConnection = (connection: string): Target | undefined => {
+  const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d{1,5}))?$/.exec(connection)
+  if (m === null) return undefined
+  const port = m[3] === undefined ? undefined : Number(m[3])
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined
+  return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ""), port }
+}

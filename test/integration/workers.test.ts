@@ -1,0 +1,122 @@
+// SSH workers against a real sshd on loopback: registering with host key verification (unknown, accepted,
+// changed, hashed known_hosts), ~/.ssh/config aliases, the reachability check, and the registry commands.
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { jobs, json, type Result } from "../support/cli.ts"
+import { scratch } from "../support/job_files.ts"
+import * as Sshd from "../support/sshd.ts"
+
+const tmp = scratch()
+const inCi = process.env.CI !== undefined
+const can = Sshd.available()
+if (!can && !inCi) console.warn("SKIPPING worker tests: install openssh-server (apt-get install openssh-server)")
+let server: Sshd.Sshd | undefined
+
+beforeAll(async () => {
+  if (can || inCi) server = await Sshd.start()
+})
+afterAll(() => {
+  server?.stop()
+  tmp.cleanup()
+})
+
+const knownHosts = () => Path.join(server!.clientHome, ".ssh", "known_hosts")
+const as = (home: string, args: ReadonlyArray<string>): Result =>
+  jobs(args, { home, env: { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined } })
+const remoteHome = () => Path.join(tmp.dir(), "remote-home")
+
+describe.skipIf(!can && !inCi)("jobs worker", () => {
+  it("refuses an unknown host key, records it with --accept-new-host-key, and checks the worker", () => {
+    const home = tmp.home()
+    Fs.rmSync(knownHosts(), { force: true })
+    const target = `root@127.0.0.1:${server!.port}`
+    const refused = as(home, ["worker", "add", "w1", target, "--remote-home", remoteHome()])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1)
+    expect(refused.stderr).toMatch(
+      /^Cannot add worker "w1": the host key of \[127\.0\.0\.1\]:\d+ is not in ~\/\.ssh\/known_hosts/
+    )
+    expect(json<Array<unknown>>(as(home, ["worker", "ls", "--json"]))).toEqual([])
+
+    const added = as(home, ["worker", "add", "w1", target, "--accept-new-host-key", "--remote-home", remoteHome()])
+    expect(added.code, added.stderr).toBe(0)
+    expect(added.stdout).toMatch(/added w1 .*the default worker/)
+    expect(Fs.readFileSync(knownHosts(), "utf8")).toContain(`[127.0.0.1]:${server!.port} ${server!.hostKey}`)
+
+    const checked = json<Array<{ name: string; isDefault: boolean; check: Record<string, unknown> }>>(
+      as(home, ["worker", "ls", "--check", "--json"])
+    )
+    expect(checked).toHaveLength(1)
+    expect(checked[0]).toMatchObject({
+      name: "w1",
+      isDefault: true,
+      check: { reachable: true, tmux: true, rsync: true, sh: true }
+    })
+    expect(checked[0]!.check.freeBytes).toBeGreaterThan(0)
+    // the registry file holds no secret and is private
+    const registry = Path.join(home, "workers.yaml")
+    expect(Fs.statSync(registry).mode & 0o777).toBe(0o600)
+  })
+
+  it("refuses a changed host key with a clear message, even with --accept-new-host-key", () => {
+    const home = tmp.home()
+    const other = Path.join(tmp.dir(), "other")
+    ChildProcess.execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other])
+    const otherKey = Fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ")
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${otherKey}\n`)
+    const r = as(home, ["worker", "add", "w2", `root@127.0.0.1:${server!.port}`, "--accept-new-host-key"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/host key of \[127\.0\.0\.1\]:\d+ has CHANGED/)
+    expect(Fs.readFileSync(knownHosts(), "utf8")).toBe(`[127.0.0.1]:${server!.port} ${otherKey}\n`)
+  })
+
+  it("reads hashed known_hosts entries and ~/.ssh/config aliases", () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    ChildProcess.execFileSync("ssh-keygen", ["-H", "-f", knownHosts()], { stdio: "ignore" })
+    expect(Fs.readFileSync(knownHosts(), "utf8")).toMatch(/^\|1\|/)
+    Fs.writeFileSync(
+      Path.join(server!.clientHome, ".ssh", "config"),
+      `Host gpu-box\n  HostName 127.0.0.1\n  Port ${server!.port}\n  User root\n  IdentityFile ~/.ssh/id_ed25519\n\nHost *\n  User nobody\n`
+    )
+    try {
+      const r = as(home, ["worker", "add", "box", "gpu-box", "--remote-home", remoteHome()])
+      expect(r.code, r.stderr).toBe(0)
+      const second = as(home, ["worker", "register", "box2", "gpu-box", "--remote-home", remoteHome()])
+      expect(second.code, second.stderr).toBe(0)
+      expect(as(home, ["worker", "default", "box2"]).code).toBe(0)
+      const list = json<Array<{ name: string; isDefault: boolean }>>(as(home, ["worker", "ls", "--json"]))
+      expect(list.map((w) => [w.name, w.isDefault])).toEqual([
+        ["box", false],
+        ["box2", true]
+      ])
+      expect(as(home, ["worker", "rm", "box2"]).code).toBe(0)
+      expect(json<Array<{ name: string; isDefault: boolean }>>(as(home, ["worker", "ls", "--json"]))).toMatchObject([
+        { name: "box", isDefault: true }
+      ])
+      const bad = as(home, ["worker", "add", "x", "not a host"])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toMatch(/^Cannot add worker "x": "not a host" is not user@host/)
+    } finally {
+      Fs.rmSync(Path.join(server!.clientHome, ".ssh", "config"), { force: true })
+    }
+  })
+
+  it("reports an unreachable worker in ls --check instead of failing", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    server!.stop()
+    try {
+      const r = as(home, ["worker", "ls", "--check"])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/w\s+root@127\.0\.0\.1:\d+\s+yes\s+no: /)
+    } finally {
+      await server!.start()
+    }
+  })
+})
