@@ -15,10 +15,15 @@
 #   (`jobs stop` signals the group itself), and the timeout by the watcher.
 # Variables start with _j so that nothing from a job's environment can collide with them.
 
-_jtmux=
+_jtmux= _jwritermode=
 if [ "$1" = "--tmux" ]; then
   _jtmux=1
   shift
+elif [ "$1" = "--writer" ]; then
+  # supervisor.sh --writer JOB_DIR JOB_ID: copy stdin to the job's output with its limit (tmux's pipe-pane)
+  _jwritermode=1
+  shift
+  set -- "$1" "$2" 0 0 - --
 fi
 _jd=$1 _jid=$2 _jtimeout=$3 _jgrace=$4 _jcwd=$5
 shift 5
@@ -285,6 +290,12 @@ _jon_timeout() {
   _jstop TERM
 }
 
+# the writer mode needs only the functions above
+if [ -n "$_jwritermode" ]; then
+  _jwriter
+  exit 0
+fi
+
 if [ -n "$_jtmux" ]; then
   trap _jon_stop TERM
   # Ctrl+C in the pane goes to the command's group; when it kills the command, dash re-raises SIGINT on itself
@@ -342,8 +353,10 @@ fi
 
 if [ -n "$_jtmux" ]; then
   # the pane is the job's terminal: capture it (not a tee, which would make stdout a pipe)
-  _jq=$(printf '%s' "$_jout" | sed "s/'/'\\\\''/g")
-  tmux pipe-pane -t "$TMUX_PANE" "exec cat >> '$_jq'" 2>/dev/null
+  # through the same writer as other jobs: the size limit, and a full disk that drops output but not the job
+  head -c 16384 /dev/zero >"$_jd/.reserve" 2>/dev/null
+  _jq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+  tmux pipe-pane -t "$TMUX_PANE" "exec /bin/sh $(_jq "$0") --writer $(_jq "$_jd") $(_jq "$_jid")" 2>/dev/null
   # job control gives the command its own process group, and `fg` below makes it the terminal's foreground.
   # The command stops itself first, so it cannot end before `fg` takes it (fg of a finished job fails). The
   # shell's own notices ("[1] + Stopped") would land in the pane and the log: its stderr goes to /dev/null,

@@ -117,6 +117,17 @@ describe.skipIf(!hasTmux && process.env.CI === undefined)("jobs run --tmux", () 
     expect(job).toMatchObject({ status: "failed", signal: "SIGINT", exitCode: null })
   })
 
+  it("applies --max-log-size to what the pane shows, as for a local job", async () => {
+    const home = tmp.home()
+    const script = 'i=0; while [ $i -lt 400 ]; do echo "line $i"; i=$((i+1)); done'
+    const job = submit(home, ["sh", "-c", script], ["--max-log-size", "1K"])
+    expect(jobs(["wait", job.id], { home }).code).toBe(0)
+    await eventually(() => (readEvents(home, job.id).some((e) => e.type === "OutputTruncated") ? true : undefined))
+    const dir = Path.join(home, "jobs", job.id)
+    expect(Fs.statSync(Path.join(dir, "output.log")).size).toBe(1024)
+    expect(Fs.readdirSync(dir).some((f) => f.startsWith("output.tail."))).toBe(true)
+  })
+
   it("closes the session of a removed job", async () => {
     const home = tmp.home()
     const job = submit(home, ["true"])
