@@ -1,16 +1,37 @@
-// The executors this build ships, as the Executors service.
+// The executors this build ships, as the Executors service. The ssh executor (and ssh2 with it) is loaded only
+// when a job uses it: it would otherwise cost every command its start-up time.
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Executor from "../core/executor.ts"
 import { Executors } from "../core/executor.ts"
+import * as Home from "../core/home.ts"
 import * as LocalExecutor from "./local_executor.ts"
 import * as TmuxExecutor from "./tmux_executor.ts"
 
-const all = [LocalExecutor.executor, TmuxExecutor.executor]
-
-/** Every executor of this build, chosen by the `executor` field of a job's spec. */
-export const executors: Executors["Type"] = {
-  get: (kind) => all.find((e) => e.kind === kind),
-  kinds: all.map((e) => e.kind)
+const lazySsh = (layout: Home.Layout): Executor.Executor => {
+  const load = Effect.promise(() => import("./ssh_executor.ts")).pipe(Effect.map((m) => m.make(layout)))
+  return {
+    kind: "ssh",
+    start: (launch) => Effect.flatMap(load, (e) => e.start(launch)),
+    liveness: (state) => Effect.flatMap(load, (e) => e.liveness(state)),
+    requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
+    stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
+    release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
+    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths))
+  }
 }
 
+const registry = (all: ReadonlyArray<Executor.Executor>): Executors["Type"] => ({
+  get: (kind) => all.find((e) => e.kind === kind),
+  kinds: all.map((e) => e.kind)
+})
+
+/** The executors that need nothing but this machine (the start-up fast path uses these). */
+export const executors: Executors["Type"] = registry([LocalExecutor.executor, TmuxExecutor.executor])
+
+/** Every executor of this build for a home, ssh included. */
+export const forHome = (home: string): Executors["Type"] =>
+  registry([LocalExecutor.executor, TmuxExecutor.executor, lazySsh(Home.layout(home))])
+
 /** Every executor of this build, as a layer. */
-export const layer: Layer.Layer<Executors> = Layer.succeed(Executors, executors)
+export const layer = (home: string): Layer.Layer<Executors> => Layer.succeed(Executors, forHome(home))

@@ -28,4 +28,4 @@ export * as Supervisor from "./supervisor.ts"
  * Effect.runPromise(Effect.provide(program, layer("/tmp/my-jobs")))
  */
 export const layer = (home: string): Layer.Layer<Jobs.Jobs> =>
-  Jobs.layer.pipe(Layer.provide(Layer.merge(JobStore.layer(home), Executors.layer)))
+  Jobs.layer.pipe(Layer.provide(Layer.merge(JobStore.layer(home), Executors.layer(home))))

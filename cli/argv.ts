@@ -30,7 +30,8 @@ const RUN_VALUE_FLAGS = new Set([
   "--after-any",
   "--on-done",
   "--each",
-  "--max-log-size"
+  "--max-log-size",
+  "--on"
 ])
 
 /** Splits `process.argv.slice(2)`. */
@@ -68,6 +69,11 @@ export const split = (args: ReadonlyArray<string>): Split => {
       break
     }
     cli.push(arg)
+    // `--on` without a name means the default worker: say so with an empty value
+    if (isRun && arg === "--on" && (i + 1 >= before.length || before[i + 1]!.startsWith("-"))) {
+      cli.push("--on=")
+      continue
+    }
     if (isRun && RUN_VALUE_FLAGS.has(arg)) {
       if (i + 1 >= before.length) error = `Cannot parse arguments: ${arg} needs a value`
       else cli.push(before[++i]!)

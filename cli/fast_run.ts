@@ -87,6 +87,9 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     onDone: opt("onDone"),
     each: opt("each"),
     maxLogSize: opt("maxLogSize"),
+    // `--on` is never on the fast path (the parser sent it back above): a remote run loads the SSH stack
+    on: Option.none(),
+    noSync: false,
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
     attach: false

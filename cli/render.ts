@@ -118,14 +118,17 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
 /** The `docker ps`-style table of jobs. */
 export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>): string => {
   const now = Date.now()
+  // the WORKER column appears when some job ran elsewhere
+  const remote = jobs.some((j) => j.worker !== null)
   return table(
-    ["ID", "NAME", "STATUS", "PROGRESS", "COMMAND", "CWD", "AGE", "DURATION"],
+    ["ID", "NAME", "STATUS", "PROGRESS", "COMMAND", ...(remote ? ["WORKER"] : []), "CWD", "AGE", "DURATION"],
     jobs.map((j) => [
       j.shortId,
       truncate(j.name ?? "-", 20),
       statusText(j),
       progressText(j),
       truncate(commandText(j.command).replace(/\s+/g, " "), 40),
+      ...(remote ? [j.worker ?? "-"] : []),
       truncate(tildify(j.cwd), 30),
       age(j, now),
       duration(j, now)

@@ -25,6 +25,8 @@ export interface RunFlags {
   readonly onDone: Option.Option<string>
   readonly each: Option.Option<string>
   readonly maxLogSize: Option.Option<string>
+  readonly on: Option.Option<string>
+  readonly noSync: boolean
   readonly group: Option.Option<string>
   readonly priority: Option.Option<string>
   readonly after: Option.Option<string>
@@ -37,7 +39,8 @@ const buildEnv = Effect.fn("jobs.run.env")(function* (
   base: Readonly<Record<string, string | undefined>>,
   flags: ReadonlyArray<string>,
   envFile: Option.Option<string>,
-  cwd: string
+  cwd: string,
+  shell: Readonly<Record<string, string | undefined>> = base
 ) {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v
@@ -65,7 +68,7 @@ const buildEnv = Effect.fn("jobs.run.env")(function* (
     }
     if (eq >= 0) env[name] = flag.slice(eq + 1)
     else {
-      const value = base[name]
+      const value = shell[name]
       if (value === undefined) {
         return yield* new InvalidInput({ message: `Cannot pass env "${name}": it is not set in this shell` })
       }
@@ -122,7 +125,14 @@ export const submit = Effect.fn("jobs.run")(function* (
     invocation.cwd,
     Option.getOrElse(flags.cwd, () => ".")
   )
-  const env = yield* buildEnv(invocation.env, flags.env, flags.envFile, invocation.cwd)
+  // a job on a worker gets only what --env / --env-file name, never this shell's environment (DESIGN §4a)
+  const remote = Option.isSome(flags.on)
+  const env = yield* buildEnv(remote ? {} : invocation.env, flags.env, flags.envFile, invocation.cwd, invocation.env)
+  if (remote && flags.tmux) {
+    return yield* new InvalidInput({
+      message: "Cannot use --tmux with --on: a job on a worker always runs in tmux there"
+    })
+  }
   const input = {
     command: invocation.command,
     cwd,
@@ -131,7 +141,9 @@ export const submit = Effect.fn("jobs.run")(function* (
     timeoutSecs,
     graceSecs,
     key: Option.getOrNull(flags.key),
-    executor: flags.tmux ? "tmux" : "local",
+    executor: remote ? "ssh" : flags.tmux ? "tmux" : "local",
+    ...(remote ? { worker: Option.getOrThrow(flags.on) === "" ? null : Option.getOrThrow(flags.on) } : {}),
+    ...(flags.noSync ? { sync: false } : {}),
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),
     onDone: Option.getOrNull(flags.onDone),

@@ -12,6 +12,8 @@ export interface Launch {
   readonly spec: Event.JobSpec
   readonly paths: Home.JobPaths
   readonly layout: Home.Layout
+  /** Push the cwd to a remote worker first (default true; ignored by local executors). */
+  readonly sync?: boolean
 }
 
 /** Liveness of a job's supervisor. `unknown` when it cannot be told right now (an unreachable host). */
@@ -32,6 +34,11 @@ export interface Executor {
    * tmux pane it is blocked in `fg`) leaves it to this call, which then lasts up to the grace.
    */
   readonly requestStop: (state: JobState.JobState, signal: string, graceSecs: number) => Effect.Effect<void>
+  /**
+   * For remote executors: brings the remote events and output into the local files, and says whether the remote
+   * supervisor lives (`unknown` when the worker cannot be reached).
+   */
+  readonly mirror?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<Liveness>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

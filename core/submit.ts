@@ -35,6 +35,10 @@ export interface SubmitInput {
   readonly executor?: string | undefined
   /** A regex with named groups `done` and `total` (and `message`) that finds progress in the output. */
   readonly progressPattern?: string | null | undefined
+  /** The worker (ssh executor); null for the default worker. */
+  readonly worker?: string | null | undefined
+  /** Push the cwd to the worker first (default true). */
+  readonly sync?: boolean | undefined
   /** output.log keeps at most this many bytes (default: max_log_size in config.yaml). */
   readonly maxLogBytes?: number | null | undefined
   /** A shell command run when the job has ended (its failure never changes the job's status). */
@@ -69,7 +73,7 @@ const specOf = (
   cwd: input.cwd,
   project: Project.detect(input.cwd),
   executor,
-  worker: null,
+  worker: input.worker ?? null,
   timeoutSecs: input.timeoutSecs ?? null,
   graceSecs: input.graceSecs ?? DEFAULT_GRACE_SECS,
   key,
@@ -146,11 +150,21 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
-      if (loaded.state.status !== "running" && loaded.state.queued === null) return loaded
       if (JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor === undefined) return loaded
-      const liveness = yield* executor.liveness(loaded.state)
+      const waiting = loaded.state.status !== "running" && loaded.state.queued === null
+      if (waiting && executor.mirror === undefined) return loaded
+      if (executor.mirror !== undefined) {
+        // a remote job: bring its events and output home first, then judge from what they say
+        const remote = yield* executor.mirror(loaded.state, loaded.paths)
+        const mirrored = yield* store.read(id)
+        if (JobState.isTerminal(mirrored.state.status) || remote === "alive") return mirrored
+        // a remote job not started yet (no Started mirrored) has nothing to judge by
+        if (mirrored.state.started === null && remote === "dead") return mirrored
+        if (remote === "unknown") return { ...mirrored, state: { ...mirrored.state, status: "unknown" as const } }
+      }
+      const liveness = executor.mirror !== undefined ? ("dead" as const) : yield* executor.liveness(loaded.state)
       if (liveness === "alive") return loaded
       if (liveness === "unknown") return { ...loaded, state: { ...loaded.state, status: "unknown" as const } }
       // the supervisor may have written Exited between our read and the check: read again before judging
@@ -282,7 +296,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       }
       if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
       yield* executor
-        .start({ id, spec, paths, layout: store.layout })
+        .start({ id, spec, paths, layout: store.layout, ...(input.sync === false ? { sync: false } : {}) })
         .pipe(
           Effect.tapError((e) =>
             store

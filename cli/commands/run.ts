@@ -38,6 +38,14 @@ const options = {
     Options.withDescription("Keep at most this much output in output.log (the head; the latest in output.tail.N)"),
     Options.optional
   ),
+  on: Options.text("on").pipe(
+    Options.withDescription("Run on this SSH worker (--on alone: the default worker); the cwd is pushed there first"),
+    Options.optional
+  ),
+  noSync: Options.boolean("no-sync").pipe(
+    Options.withAlias("n"),
+    Options.withDescription("With --on: do not push the cwd (the job starts in an empty work dir)")
+  ),
   each: Options.text("each").pipe(
     Options.withDescription("Submit one job per line of FILE (- for stdin), each a shell command, sharing the flags"),
     Options.optional

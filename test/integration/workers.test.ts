@@ -120,3 +120,46 @@ describe.skipIf(!can && !inCi)("jobs worker", () => {
     }
   })
 })
+
+describe.skipIf(!can && !inCi)("jobs run --on", () => {
+  it("pushes the cwd (.gitignore honoured, .git included), runs there, and mirrors events and output home", () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    const project = tmp.dir()
+    Fs.writeFileSync(Path.join(project, "a.txt"), "hello from a\n")
+    Fs.writeFileSync(Path.join(project, "ignored.txt"), "secret\n")
+    Fs.writeFileSync(Path.join(project, ".gitignore"), "ignored.txt\n")
+    Fs.mkdirSync(Path.join(project, ".git"))
+    Fs.writeFileSync(Path.join(project, ".git", "HEAD"), "ref: refs/heads/main\n")
+    const script = 'ls -a; cat a.txt; echo "K=$K LOCAL=${LOCAL_ONLY:-unset}"; exit 3'
+    const r = jobs(["run", "--on", "w", "--env", "K=v1", "--json", "--", "sh", "-c", script], {
+      home,
+      cwd: project,
+      env: { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined, LOCAL_ONLY: "leak" }
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const job = json<{ id: string; worker: string; executor: string }>(r)
+    expect(job).toMatchObject({ worker: "w", executor: "ssh" })
+    const wait = as(home, ["wait", job.id, "--timeout", "60s"])
+    expect(wait.code, wait.stderr).toBe(3)
+    const out = as(home, ["logs", job.id]).stdout
+    expect(out).toContain("a.txt")
+    expect(out).toContain(".git")
+    expect(out).not.toContain("ignored.txt")
+    expect(out).toContain("hello from a")
+    expect(out).toContain("K=v1 LOCAL=unset")
+    const status = json<{ status: string; exitCode: number; worker: string }>(as(home, ["status", job.id, "--json"]))
+    expect(status).toMatchObject({ status: "failed", exitCode: 3, worker: "w" })
+    // the remote events were mirrored once each
+    const types = as(home, ["events", job.id])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).type)
+    expect(types.filter((t) => t === "Started")).toHaveLength(1)
+    expect(types.filter((t) => t === "Exited")).toHaveLength(1)
+    expect(as(home, ["list", "--all"]).stdout).toMatch(/WORKER[\s\S]*\bw\b/)
+  })
+})
