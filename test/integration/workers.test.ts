@@ -163,3 +163,38 @@ describe.skipIf(!can && !inCi)("jobs run --on", () => {
     expect(as(home, ["list", "--all"]).stdout).toMatch(/WORKER[\s\S]*\bw\b/)
   })
 })
+
+describe.skipIf(!can && !inCi)("remote jobs", () => {
+  it("stops a remote job's process group, and says unknown while the worker is unreachable, then reconciles", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const long = json<{ id: string }>(
+      jobs(["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "sleep 300 & sleep 300"], { home, env })
+    )
+    const running = () => json<{ status: string }>(as(home, ["status", long.id, "--json"])).status
+    for (let i = 0; i < 100 && running() !== "running"; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(running()).toBe("running")
+    const stop = as(home, ["stop", long.id, "--grace", "1s"])
+    expect(stop.code, stop.stderr).toBe(0)
+    expect(running()).toBe("stopped")
+
+    // a job that ends while the worker cannot be reached: unknown meanwhile, its real exit code afterwards
+    const short = json<{ id: string }>(
+      jobs(["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "sleep 2; exit 5"], { home, env })
+    )
+    const state = () => json<{ status: string; exitCode: number | null }>(as(home, ["status", short.id, "--json"]))
+    for (let i = 0; i < 100 && state().status !== "running"; i++) await new Promise((r) => setTimeout(r, 100))
+    server!.stop()
+    try {
+      expect(state().status).toBe("unknown")
+      await new Promise((r) => setTimeout(r, 2500))
+    } finally {
+      await server!.start()
+    }
+    expect(state()).toMatchObject({ status: "failed", exitCode: 5 })
+  })
+})
