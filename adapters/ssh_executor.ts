@@ -3,6 +3,7 @@
 // de-duplicated by id, so every reader treats a remote job like a local one.
 
 import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import * as Workers from "../core/workers.ts"
+import { EventLog } from "../events/mod.ts"
 import * as Ssh from "./ssh.ts"
 import * as Supervisor from "./supervisor.ts"
 
@@ -60,6 +62,29 @@ const bytes = async (client: Client, command: string) =>
     })
   })
 
+const pushFile = (layout: Home.Layout, worker: string, cwd: string) =>
+  Path.join(layout.cache, "pushes", Crypto.createHash("sha256").update(`${worker}\0${cwd}`).digest("hex").slice(0, 24))
+
+/** The job whose work dir last received a push of this directory to this worker (a cache: may be gone). */
+const lastPush = (layout: Home.Layout, worker: string, cwd: string): string | undefined => {
+  try {
+    const id = Fs.readFileSync(pushFile(layout, worker, cwd), "utf8").trim()
+    return Ids.isId(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: string) => {
+  try {
+    const file = pushFile(layout, worker, cwd)
+    Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+    Fs.writeFileSync(file, id, { mode: 0o600 })
+  } catch {
+    // only a cache
+  }
+}
+
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
 const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
 
@@ -90,11 +115,17 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
           // the local cwd, .gitignore honoured and .git included, over this same SSH stack
           // rsync's remote shell runs the path through the worker's shell, which expands a leading ~
           const target = rh.replace(/\/+$/, "")
+          // files unchanged since the last push of this directory are copied there from that job's work dir
+          // (copies, not hard links: a job that writes a file in place must not change the earlier job's)
+          const last = lastPush(layout, worker.name, spec.cwd)
+          const pushStarted = performance.now()
           const r = ChildProcess.spawnSync(
             "rsync",
             [
               "-a",
+              "--stats",
               "--filter=:- .gitignore",
+              ...(last === undefined ? [] : [`--copy-dest=../${last}/`]),
               "-e",
               `${selfCommand()} ${q(worker.name)}`,
               "./",
@@ -104,6 +135,22 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
           )
           if (r.error !== undefined) throw new Error(`rsync could not run: ${r.error.message} (apt-get install rsync)`)
           if (r.status !== 0) throw new Error(`rsync failed: ${(r.stderr ?? "").trim().split("\n").pop()}`)
+          rememberPush(layout, worker.name, spec.cwd, id)
+          const stat = (label: string) =>
+            Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout ?? "")?.[1]?.replaceAll(",", "") ?? 0)
+          EventLog.appendSync(paths.eventsPath, [
+            {
+              type: "Synced",
+              v: 1,
+              id: `${id}.synced`,
+              job: id,
+              at: new Date().toISOString(),
+              worker: worker.name,
+              bytesSent: stat("Total bytes sent"),
+              files: stat("Number of files"),
+              durationMs: Math.round(performance.now() - pushStarted)
+            }
+          ])
         }
         await run(
           client,

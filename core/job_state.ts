@@ -101,6 +101,7 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
     case "HookRan":
     case "OutputTruncated":
     case "OutputDropped":
+    case "Synced":
       return next
     case "Queued":
       return state.status === "pending" ? { ...next, queued: event } : next

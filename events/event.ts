@@ -130,6 +130,16 @@ export const OutputDropped = Schema.Struct({
   reason: Schema.String
 }).annotations({ identifier: "OutputDropped" })
 
+/** The cwd was pushed to the worker (rsync's own figures). */
+export const Synced = Schema.Struct({
+  type: Schema.Literal("Synced"),
+  ...Common,
+  worker: Schema.String,
+  bytesSent: Schema.Number.annotations({ description: "bytes rsync sent over the network" }),
+  files: Schema.Number.annotations({ description: "files in the pushed tree" }),
+  durationMs: Schema.Number
+}).annotations({ identifier: "Synced" })
+
 /** How far a job got. */
 export const Progress = Schema.Struct({
   done: Schema.Number,
@@ -166,7 +176,8 @@ export const Event = Schema.Union(
   DependencyFailed,
   HookRan,
   OutputTruncated,
-  OutputDropped
+  OutputDropped,
+  Synced
 ).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"

@@ -198,3 +198,41 @@ describe.skipIf(!can && !inCi)("remote jobs", () => {
     expect(state()).toMatchObject({ status: "failed", exitCode: 5 })
   })
 })
+
+describe.skipIf(!can && !inCi)("pushes", () => {
+  it("sends almost nothing on a second push of an unchanged 2,000-file tree", () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    const project = tmp.dir()
+    for (let d = 0; d < 20; d++) {
+      Fs.mkdirSync(Path.join(project, `d${d}`))
+      for (let f = 0; f < 100; f++)
+        Fs.writeFileSync(Path.join(project, `d${d}`, `f${f}.txt`), `file ${d}/${f} `.repeat(40))
+    }
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const push = () => {
+      const r = jobs(["run", "--on", "w", "--json", "--", "sh", "-c", "find . -type f | wc -l"], {
+        home,
+        cwd: project,
+        env
+      })
+      expect(r.code, r.stderr).toBe(0)
+      const { id } = json<{ id: string }>(r)
+      expect(as(home, ["wait", id, "--timeout", "60s"]).code).toBe(0)
+      expect(as(home, ["logs", id]).stdout.trim()).toBe("2000")
+      const synced = as(home, ["events", id])
+        .stdout.trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .find((e) => e.type === "Synced")
+      return synced as { bytesSent: number; files: number }
+    }
+    const first = push()
+    const second = push()
+    expect(first.bytesSent).toBeGreaterThan(500_000)
+    expect(second.bytesSent).toBeLessThan(first.bytesSent / 10)
+  })
+})
