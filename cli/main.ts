@@ -7,6 +7,7 @@ import * as Group from "./commands/group.ts"
 import * as List from "./commands/list.ts"
 import * as Logs from "./commands/logs.ts"
 import * as Mcp from "./commands/mcp.ts"
+import * as Pull from "./commands/pull.ts"
 import * as Retry from "./commands/retry.ts"
 import * as Rm from "./commands/rm.ts"
 import * as Run from "./commands/run.ts"
@@ -40,7 +41,8 @@ const root = Command.make("jobs").pipe(
     Skills.command,
     Mcp.command,
     Serve.command,
-    WorkerStub.command
+    WorkerStub.command,
+    Pull.command
   ])
 )
 

@@ -236,3 +236,31 @@ describe.skipIf(!can && !inCi)("pushes", () => {
     expect(second.bytesSent).toBeLessThan(first.bytesSent / 10)
   })
 })
+
+describe.skipIf(!can && !inCi)("jobs pull", () => {
+  it("copies results back, with ./results and results alike, and refuses paths outside the work dir", () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const r = jobs(
+      ["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "mkdir results && echo 42 > results/answer.txt"],
+      { home, env }
+    )
+    const { id } = json<{ id: string }>(r)
+    expect(as(home, ["wait", id, "--timeout", "60s"]).code).toBe(0)
+    for (const path of ["./results", "results", "results/"]) {
+      const dest = tmp.dir()
+      const pulled = as(home, ["pull", id, path, dest])
+      expect(pulled.code, pulled.stderr).toBe(0)
+      expect(Fs.readFileSync(Path.join(dest, "results", "answer.txt"), "utf8")).toBe("42\n")
+    }
+    const outside = as(home, ["pull", id, "../../etc", tmp.dir()])
+    expect(outside.code).toBe(2)
+    expect(outside.stderr).toMatch(/^Cannot pull "\.\.\/\.\.\/etc": give a path inside the job's work dir/)
+    const local = json<{ id: string }>(jobs(["run", "--json", "--", "true"], { home }))
+    expect(as(home, ["pull", local.id]).stderr).toMatch(/it ran on this machine/)
+  })
+})

@@ -1,0 +1,84 @@
+// jobs pull: copy files back from a remote job's work dir (rsync over the same SSH stack as the push).
+
+import * as ChildProcess from "node:child_process"
+import * as Path from "node:path"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { InvalidInput, JobStateConflict } from "../../core/errors.ts"
+import * as Home from "../../core/home.ts"
+import { Jobs } from "../../core/jobs.ts"
+import * as Workers from "../../core/workers.ts"
+import { Invocation } from "../invocation.ts"
+import * as Render from "../render.ts"
+
+const q = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
+
+/** A path inside the work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
+export const normalize = (path: string): string | undefined => {
+  const p = Path.posix.normalize(path.replace(/^\.\/+/, "")).replace(/\/+$/, "")
+  if (Path.posix.isAbsolute(p) || p === ".." || p.startsWith("../")) return undefined
+  return p === "." ? "" : p
+}
+
+/** `jobs pull ID [PATH] [DEST]` */
+export const command = Command.make(
+  "pull",
+  {
+    id: Args.text({ name: "ID" }).pipe(Args.withDescription("A job that ran on a worker")),
+    path: Args.text({ name: "PATH" }).pipe(
+      Args.withDescription("What to copy, relative to the job's work dir (default: all of it)"),
+      Args.optional
+    ),
+    dest: Args.text({ name: "DEST" }).pipe(Args.withDescription("Where to put it (default: here)"), Args.optional)
+  },
+  Effect.fn("jobs.pull")(function* ({ id, path, dest }) {
+    const invocation = yield* Invocation
+    const jobs = yield* Jobs
+    const job = yield* jobs.get(id)
+    if (job.executor !== "ssh" || job.worker === null) {
+      return yield* new JobStateConflict({
+        message: `Cannot pull from job "${job.shortId}": it ran on this machine (its files are in ${job.cwd ?? "its cwd"})`
+      })
+    }
+    const worker = Workers.read(Home.layout(invocation.home)).find((w) => w.name === job.worker)
+    if (worker === undefined) {
+      return yield* new JobStateConflict({
+        message: `Cannot pull from job "${job.shortId}": worker "${job.worker}" is not registered`
+      })
+    }
+    const inside = normalize(Option.getOrElse(path, () => "."))
+    if (inside === undefined) {
+      return yield* new InvalidInput({
+        message: `Cannot pull "${Option.getOrThrow(path)}": give a path inside the job's work dir`
+      })
+    }
+    const source = `worker:${worker.remoteHome.replace(/\/+$/, "")}/workdirs/${job.id}/${inside === "" ? "" : inside}`
+    const target = Path.resolve(
+      invocation.cwd,
+      Option.getOrElse(dest, () => ".")
+    )
+    const self = `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh ${q(worker.name)}`
+    const r = ChildProcess.spawnSync("rsync", ["-a", "-e", self, source, target], {
+      encoding: "utf8",
+      env: { ...process.env, JOBS_HOME: invocation.home }
+    })
+    if (r.error !== undefined) {
+      return yield* new JobStateConflict({
+        message: `Cannot pull from job "${job.shortId}": rsync could not run (apt-get install rsync)`
+      })
+    }
+    if (r.status !== 0) {
+      const why =
+        (r.stderr ?? "")
+          .trim()
+          .split("\n")
+          .find((l) => l.includes("No such file")) ?? (r.stderr ?? "").trim().split("\n").pop()
+      return yield* new JobStateConflict({
+        message: `Cannot pull "${inside || "."}" from job "${job.shortId}": ${why}`
+      })
+    }
+    yield* Render.line(`pulled ${inside === "" ? "the work dir" : inside} into ${target}`)
+  })
+).pipe(Command.withDescription("Copy files back from a remote job's work dir (./results and results are the same)"))
