@@ -264,3 +264,41 @@ describe.skipIf(!can && !inCi)("jobs pull", () => {
     expect(as(home, ["pull", local.id]).stderr).toMatch(/it ran on this machine/)
   })
 })
+
+describe.skipIf(!can && !inCi)("two workers", () => {
+  it("runs jobs on both and lists each with its worker", async () => {
+    const second = await Sshd.start()
+    try {
+      const home = tmp.home()
+      // the second server's client identity must be accepted by the first's client HOME: authorize it there too
+      Fs.appendFileSync(
+        Path.join(second.dir, "authorized_keys"),
+        Fs.readFileSync(Path.join(server!.clientHome, ".ssh", "id_ed25519.pub"))
+      )
+      Fs.writeFileSync(
+        knownHosts(),
+        `[127.0.0.1]:${server!.port} ${server!.hostKey}\n[127.0.0.1]:${second.port} ${second.hostKey}\n`
+      )
+      expect(
+        as(home, ["worker", "add", "one", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code
+      ).toBe(0)
+      expect(
+        as(home, ["worker", "add", "two", `root@127.0.0.1:${second.port}`, "--remote-home", remoteHome()]).code
+      ).toBe(0)
+      const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+      const a = json<{ id: string }>(
+        jobs(["run", "--on", "one", "-n", "--json", "--", "echo", "on one"], { home, env })
+      )
+      const b = json<{ id: string }>(
+        jobs(["run", "--on", "two", "-n", "--json", "--", "echo", "on two"], { home, env })
+      )
+      for (const j of [a, b]) expect(as(home, ["wait", j.id, "--timeout", "60s"]).code).toBe(0)
+      expect(as(home, ["logs", a.id]).stdout.trim()).toBe("on one")
+      expect(as(home, ["logs", b.id]).stdout.trim()).toBe("on two")
+      const list = json<Array<{ id: string; worker: string }>>(as(home, ["list", "--all", "--json"]))
+      expect(Object.fromEntries(list.map((j) => [j.id, j.worker]))).toEqual({ [a.id]: "one", [b.id]: "two" })
+    } finally {
+      second.stop()
+    }
+  })
+})
