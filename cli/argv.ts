@@ -34,6 +34,9 @@ const RUN_VALUE_FLAGS = new Set([
   "--on"
 ])
 
+/** What `--on` without a name stands for (worker names start with a letter or digit). */
+export const DEFAULT_WORKER = "@default"
+
 /** Splits `process.argv.slice(2)`. */
 export const split = (args: ReadonlyArray<string>): Split => {
   const dashdash = args.indexOf("--")
@@ -69,9 +72,9 @@ export const split = (args: ReadonlyArray<string>): Split => {
       break
     }
     cli.push(arg)
-    // `--on` without a name means the default worker: say so with an empty value
+    // `--on` without a name means the default worker: say so with a value no worker name can be
     if (isRun && arg === "--on" && (i + 1 >= before.length || before[i + 1]!.startsWith("-"))) {
-      cli.push("--on=")
+      cli.push(DEFAULT_WORKER)
       continue
     }
     if (isRun && RUN_VALUE_FLAGS.has(arg)) {

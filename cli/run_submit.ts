@@ -7,8 +7,11 @@ import * as Option from "effect/Option"
 import * as Duration from "../core/duration.ts"
 import * as EnvFile from "../core/env_file.ts"
 import { InvalidInput } from "../core/errors.ts"
+import * as Home from "../core/home.ts"
 import type * as Submit from "../core/submit.ts"
+import * as Workers from "../core/workers.ts"
 import { durationFlag } from "./_shared.ts"
+import * as Argv from "./argv.ts"
 import { Invocation } from "./invocation.ts"
 import * as Render from "./render.ts"
 
@@ -86,6 +89,25 @@ const eachLines = (each: string, cwd: string) =>
       new InvalidInput({ message: `Cannot read --each "${each}": ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
   }).pipe(Effect.map((text) => text.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))))
 
+/**
+ * The worker a job runs on, recorded by name in its spec: `--on` alone means the default worker of now (a later
+ * change of the default must not move the job's mirror elsewhere).
+ */
+const workerName = (home: string, flag: string) =>
+  Effect.gen(function* () {
+    const workers = Workers.read(Home.layout(home))
+    const byDefault = flag === "" || flag === Argv.DEFAULT_WORKER
+    const worker = byDefault ? workers.find((w) => w.isDefault) : workers.find((w) => w.name === flag)
+    if (worker === undefined) {
+      return yield* new InvalidInput({
+        message: byDefault
+          ? "Cannot run on a worker: none is registered (jobs worker add NAME user@host)"
+          : `Cannot run on worker "${flag}": no worker has this name (jobs worker ls)`
+      })
+    }
+    return worker.name
+  })
+
 /** Submits (with `submitJob`, the Jobs service's or the fast path's) the job of an invocation of `jobs run` and prints its short id (or, with --json, the job object). */
 export const submit = Effect.fn("jobs.run")(function* (
   flags: RunFlags,
@@ -142,7 +164,7 @@ export const submit = Effect.fn("jobs.run")(function* (
     graceSecs,
     key: Option.getOrNull(flags.key),
     executor: remote ? "ssh" : flags.tmux ? "tmux" : "local",
-    ...(remote ? { worker: Option.getOrThrow(flags.on) === "" ? null : Option.getOrThrow(flags.on) } : {}),
+    ...(remote ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) } : {}),
     ...(flags.noSync ? { sync: false } : {}),
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),

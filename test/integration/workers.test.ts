@@ -302,3 +302,16 @@ describe.skipIf(!can && !inCi)("two workers", () => {
     }
   })
 })
+
+describe("jobs run --on, refused", () => {
+  it("names a worker that is not registered, and nothing is written", () => {
+    const home = tmp.home()
+    const named = jobs(["run", "--on", "nope", "--", "true"], { home })
+    expect(named.code).toBe(2)
+    expect(named.stderr).toBe('Cannot run on worker "nope": no worker has this name (jobs worker ls)\n')
+    const none = jobs(["run", "--on", "--", "true"], { home })
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/^Cannot run on a worker: none is registered/)
+    expect(Fs.existsSync(Path.join(home, "jobs"))).toBe(false)
+  })
+})

@@ -92,6 +92,11 @@ describe("Argv.split", () => {
     expect(Argv.split(["run", "--timeout", "5s", "sleep", "1", "--json"]).command).toEqual(["sleep", "1", "--json"])
     expect(Argv.split(["run", "--bogus", "--", "x"]).cli).toEqual(["run", "--bogus"])
   })
+  it("gives a bare --on the default worker's placeholder", () => {
+    expect(Argv.split(["run", "--on", "--", "true"]).cli).toEqual(["run", "--on", Argv.DEFAULT_WORKER])
+    expect(Argv.split(["run", "--on", "-n", "--", "true"]).cli).toEqual(["run", "--on", Argv.DEFAULT_WORKER, "-n"])
+    expect(Argv.split(["run", "--on", "gpu", "--", "true"]).cli).toEqual(["run", "--on", "gpu"])
+  })
   it("reports a --home without a value", () => {
     expect(Argv.split(["list", "--home"]).error).toContain("--home")
   })
