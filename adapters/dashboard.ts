@@ -21,6 +21,7 @@ import * as Duration from "../core/duration.ts"
 import * as EnvFile from "../core/env_file.ts"
 import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
+import { makeDirs } from "../core/job_store.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
 import { Follow } from "../events/mod.ts"
 import * as Html from "./_dashboard_html.ts"
@@ -47,7 +48,7 @@ export const homeToken = (home: string): string => {
     // none yet
   }
   const token = Crypto.randomBytes(24).toString("hex")
-  Fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+  makeDirs(home)
   Fs.writeFileSync(`${file}.tmp`, token + "\n", { mode: 0o600 })
   Fs.renameSync(`${file}.tmp`, file)
   return token

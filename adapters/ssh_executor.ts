@@ -8,17 +8,19 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import type { Client } from "ssh2"
+import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
+import { makeDirs } from "../core/job_store.ts"
 import * as Workers from "../core/workers.ts"
 import { EventLog } from "../events/mod.ts"
 import * as Ssh from "./ssh.ts"
 import * as Supervisor from "./supervisor.ts"
 
-const q = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
+const q = EnvFile.shQuote
 
 /** A path under the worker's home as a shell word on the worker (`~/x` becomes "$HOME"/'x'). */
 export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>): string => {
@@ -78,7 +80,7 @@ const lastPush = (layout: Home.Layout, worker: string, cwd: string): string | un
 const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: string) => {
   try {
     const file = pushFile(layout, worker, cwd)
-    Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+    makeDirs(Path.dirname(file))
     Fs.writeFileSync(file, id, { mode: 0o600 })
   } catch {
     // only a cache

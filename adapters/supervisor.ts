@@ -2,6 +2,7 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as EnvFile from "../core/env_file.ts"
 import { makeDirs } from "../core/job_store.ts"
 import text from "./supervisor.sh?raw"
 
@@ -14,7 +15,7 @@ export const version: string = Crypto.createHash("sha256").update(text).digest("
 /** The script's file name in a home's bin/. */
 export const fileName = `supervisor-${version}.sh`
 
-const shQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`
+const shQuote = EnvFile.shQuote
 
 /**
  * Writes JOB_DIR/argv, which the supervisor sources when it is given no command (`- --`): its cwd and argv,

@@ -5,6 +5,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
+import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
@@ -14,7 +15,7 @@ import * as LocalExecutor from "./local_executor.ts"
 import * as Supervisor from "./supervisor.ts"
 import * as Tmux from "./tmux.ts"
 
-const shQuote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`
+const shQuote = EnvFile.shQuote
 
 /** Text for a tmux status option: no format (`#`) or strftime (`%`) sequence survives from it. */
 const literal = (text: string): string => Tmux.escapeFormat(text).replaceAll("%", "%%")

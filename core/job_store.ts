@@ -175,7 +175,7 @@ export const make = (home: string) => {
     after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
   ) =>
     attempt("write queue settings", paths(id).dir, () => {
-      const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
+      const q = EnvFile.shQuote
       const text =
         `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
         `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
@@ -185,7 +185,7 @@ export const make = (home: string) => {
   /** The completion hooks the supervisor sources once the job has ended (fixed at submit). */
   const writeHooks = (id: string, name: string | null, job: string | null, config: string | null) =>
     attempt("write hooks", paths(id).dir, () => {
-      const q = (v: string | null) => `'${(v ?? "").replaceAll("'", "'\\''")}'`
+      const q = (v: string | null) => EnvFile.shQuote(v ?? "")
       const text = `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`
       Fs.writeFileSync(Path.join(paths(id).dir, "hooks"), text, { mode: 0o600 })
     })

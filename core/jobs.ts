@@ -18,7 +18,7 @@ import * as JobState from "./job_state.ts"
 import { JobStore, type Loaded } from "./job_store.ts"
 import * as Reference from "./reference.ts"
 import * as Submit from "./submit.ts"
-import { DEFAULT_GRACE_SECS } from "./submit.ts"
+import { DEFAULT_GRACE_SECS, eventId, now } from "./submit.ts"
 
 /** What a caller asks to run, and what submitting gives. */
 export type { Submission, SubmitInput } from "./submit.ts"
@@ -31,9 +31,6 @@ export interface ListOptions {
   /** Newest first, at most this many (0 or undefined: all). */
   readonly limit?: number | undefined
 }
-
-const now = () => new Date().toISOString()
-const eventId = () => Ids.make()
 
 /** Builds the service over a store and the executors. */
 export const make = Effect.gen(function* () {

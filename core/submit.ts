@@ -17,8 +17,10 @@ import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
 
-const now = () => new Date().toISOString()
-const eventId = () => Ids.make()
+/** The time of an event, ISO-8601 UTC. */
+export const now = () => new Date().toISOString()
+/** A new event id. */
+export const eventId = () => Ids.make()
 
 /** What a caller asks to run. */
 export interface SubmitInput {
