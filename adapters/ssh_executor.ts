@@ -167,6 +167,109 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
     catch: (e) => new StartFailed({ job: launch.id, why: e instanceof Error ? e.message : String(e) })
   })
 
+const eventIdOf = (line: string) => /"id":"([^"]+)"/.exec(line)?.[1]
+
+/** The remote events that end a job: once one is mirrored, the job's output is drained first. */
+const endsJob = (line: string) => /"type":"(Exited|Interrupted)"/.test(line)
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/**
+ * Runs `f` holding the job's mirror lock (a directory made atomically), so that two mirrors — a `logs -f` and a
+ * `list` — never both append one event. A lock older than 30 s is a crashed holder's and is broken.
+ */
+const withMirrorLock = <A>(paths: Home.JobPaths, f: () => A): A => {
+  const lock = Path.join(paths.dir, "mirror.lock")
+  for (let i = 0; ; i++) {
+    try {
+      Fs.mkdirSync(lock, { mode: 0o700 })
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+      try {
+        if (Date.now() - Fs.statSync(lock).mtimeMs > 30_000 || i > 2000) Fs.rmdirSync(lock)
+      } catch {
+        // released meanwhile
+      }
+      sleepSync(2)
+    }
+  }
+  try {
+    return f()
+  } finally {
+    Fs.rmdirSync(lock)
+  }
+}
+
+/** The byte offset into the remote event log already mirrored (a hint: events are de-duplicated by id anyway). */
+const eventsOffset = (paths: Home.JobPaths): number => {
+  try {
+    return Number(Fs.readFileSync(Path.join(paths.dir, "remote-offsets"), "utf8").trim().split(" ")[0]) || 0
+  } catch {
+    return 0
+  }
+}
+
+/** Appends the complete remote event lines not in the local log yet, and records how far the remote log was read. */
+const appendEvents = (paths: Home.JobPaths, lines: ReadonlyArray<string>, remoteOffset: number) =>
+  withMirrorLock(paths, () => {
+    const seen = new Set(Fs.readFileSync(paths.eventsPath, "utf8").split("\n").map(eventIdOf))
+    const fresh = lines.filter((l) => {
+      const id = eventIdOf(l)
+      if (l === "" || id === undefined || seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
+    if (fresh.length > 0) EventLog.appendLinesSync(paths.eventsPath, fresh)
+    if (remoteOffset > eventsOffset(paths))
+      Fs.writeFileSync(Path.join(paths.dir, "remote-offsets"), `${remoteOffset}\n`, { mode: 0o600 })
+  })
+
+/** The size of the local copy of the output: where mirroring resumes. */
+const outputSize = (paths: Home.JobPaths): number => {
+  try {
+    return Fs.statSync(paths.logPath).size
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Writes remote output bytes at the offset they have in the remote file. Positional, not appended: two mirrors
+ * that fetch the same range write the same bytes at the same place, so nothing is ever doubled or lost.
+ */
+const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
+  if (data.length === 0) return
+  const fd = Fs.openSync(paths.logPath, Fs.constants.O_WRONLY | Fs.constants.O_CREAT, 0o600)
+  try {
+    let done = 0
+    while (done < data.length) done += Fs.writeSync(fd, data, done, data.length - done, offset + done)
+  } finally {
+    Fs.closeSync(fd)
+  }
+}
+
+/** Splits bytes into complete lines, keeping an unterminated tail for later. */
+const lineSplitter = () => {
+  let pending: Buffer = Buffer.alloc(0)
+  return (chunk: Buffer): { lines: Array<string>; consumed: number } => {
+    const joined = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    const end = joined.lastIndexOf(10)
+    if (end < 0) {
+      pending = joined
+      return { lines: [], consumed: 0 }
+    }
+    pending = joined.subarray(end + 1)
+    return { lines: joined.subarray(0, end).toString("utf8").split("\n"), consumed: end + 1 }
+  }
+}
+
+const workerFor = (layout: Home.Layout, state: JobState.JobState) => {
+  const worker = workerOf(layout, state.spec?.worker ?? null)
+  if (worker === undefined) throw new Error(`worker "${state.spec?.worker ?? "(default)"}" is not registered`)
+  return worker
+}
+
 /**
  * Brings the worker's events and output home: events appended by id (each once), output from the byte offset
  * already mirrored. Says "unknown" when the worker cannot be reached, else whether the remote supervisor lives.
@@ -174,43 +277,17 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
 export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths) =>
   Effect.tryPromise({
     try: async (): Promise<Executor.Liveness> => {
-      const worker = workerOf(layout, state.spec?.worker ?? null)
-      if (worker === undefined) return "unknown"
+      const worker = workerFor(layout, state)
       const client = await Ssh.connect(worker.connection, { timeoutMs: 5000 })
       try {
-        const offsetsFile = Path.join(paths.dir, "remote-offsets")
-        const [e0, o0] = (() => {
-          try {
-            return Fs.readFileSync(offsetsFile, "utf8").trim().split(" ").map(Number)
-          } catch {
-            return [0, 0]
-          }
-        })()
         const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
-        const events = await bytes(client, `tail -c +${(e0 ?? 0) + 1} ${jobDir}/events.jsonl 2>/dev/null`)
-        const end = events.lastIndexOf(10)
-        const seen = new Set(
-          Fs.readFileSync(paths.eventsPath, "utf8")
-            .split("\n")
-            .map((l) => /"id":"([^"]+)"/.exec(l)?.[1])
-        )
-        const fresh =
-          end < 0
-            ? []
-            : events
-                .subarray(0, end)
-                .toString("utf8")
-                .split("\n")
-                .filter((l) => {
-                  const eventId = /"id":"([^"]+)"/.exec(l)?.[1]
-                  return l !== "" && eventId !== undefined && !seen.has(eventId)
-                })
-        const output = await bytes(client, `tail -c +${(o0 ?? 0) + 1} ${jobDir}/output.log 2>/dev/null`)
-        if (output.length > 0) Fs.appendFileSync(paths.logPath, output, { mode: 0o600 })
-        if (fresh.length > 0) Fs.appendFileSync(paths.eventsPath, fresh.map((l) => l + "\n").join(""), { mode: 0o600 })
-        Fs.writeFileSync(offsetsFile, `${(e0 ?? 0) + (end < 0 ? 0 : end + 1)} ${(o0 ?? 0) + output.length}\n`, {
-          mode: 0o600
-        })
+        const e0 = eventsOffset(paths)
+        const events = await bytes(client, `tail -c +${e0 + 1} ${jobDir}/events.jsonl 2>/dev/null`)
+        const { lines, consumed } = lineSplitter()(events)
+        // output first: once an end is mirrored, readers take the output as complete
+        const o0 = outputSize(paths)
+        writeOutputAt(paths, o0, await bytes(client, `tail -c +${o0 + 1} ${jobDir}/output.log 2>/dev/null`))
+        appendEvents(paths, lines, e0 + consumed)
         const supervisor = (() => {
           const text = Fs.readFileSync(paths.eventsPath, "utf8")
           const m = /"type":"Started".*"supervisorPid":(\d+),"supervisorStartTime":(\d+)/.exec(text)
@@ -229,6 +306,93 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
     },
     catch: () => "unknown" as const
   }).pipe(Effect.orElseSucceed(() => "unknown" as const))
+
+/**
+ * One connection's worth of following: the remote output and events streamed (`tail -f`) into the local files
+ * until an end is mirrored (true), or the connection drops (rejects).
+ */
+const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let finished = false
+    const fail = (e: unknown) => {
+      if (!finished) {
+        finished = true
+        reject(e instanceof Error ? e : new Error(String(e)))
+      }
+    }
+    client.once("close", () => fail(new Error("connection closed")))
+    client.once("error", fail)
+    let outAt = outputSize(paths)
+    client.exec(`cd ${jobDir} && : >> output.log && exec tail -c +${outAt + 1} -f output.log`, (err, stream) => {
+      if (err !== undefined && err !== null) return fail(err)
+      stream.on("data", (d: Buffer) => {
+        if (finished) return
+        writeOutputAt(paths, outAt, d)
+        outAt += d.length
+      })
+      stream.stderr.resume()
+    })
+    let evAt = eventsOffset(paths)
+    const split = lineSplitter()
+    client.exec(`cd ${jobDir} && : >> events.jsonl && exec tail -c +${evAt + 1} -f events.jsonl`, (err, stream) => {
+      if (err !== undefined && err !== null) return fail(err)
+      stream.stderr.resume()
+      let busy = Promise.resolve()
+      stream.on("data", (d: Buffer) => {
+        busy = busy.then(async () => {
+          if (finished) return
+          const { lines, consumed } = split(d)
+          if (consumed === 0) return
+          if (lines.some(endsJob)) {
+            // the end is mirrored last: everything the job wrote comes home before readers see it ended
+            const from = outAt
+            writeOutputAt(paths, from, await bytes(client, `tail -c +${from + 1} ${jobDir}/output.log`))
+          }
+          evAt += consumed
+          appendEvents(paths, lines, evAt)
+          if (lines.some(endsJob) && !finished) {
+            finished = true
+            resolve()
+          }
+        }, fail)
+      })
+    })
+  })
+
+/**
+ * Keeps the local output and events in step with the worker's until the job has ended. A dropped connection is
+ * opened again and following resumes from the byte offsets the local files hold: no line lost or repeated.
+ */
+export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    let cancelled = false
+    let client: Client | undefined
+    const loop = async () => {
+      for (let attempt = 0; !cancelled; attempt++) {
+        try {
+          const worker = workerFor(layout, state)
+          client = await Ssh.connect(worker.connection, { timeoutMs: 10_000 })
+          if (cancelled) break
+          attempt = 0
+          await followOnce(client, remotePath(worker.remoteHome, "jobs", state.id), paths)
+          break
+        } catch {
+          if (cancelled) break
+          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)))
+        } finally {
+          client?.end()
+        }
+      }
+    }
+    loop().then(
+      () => resume(Effect.void),
+      () => resume(Effect.void)
+    )
+    return Effect.sync(() => {
+      cancelled = true
+      client?.end()
+    })
+  })
 
 const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
@@ -259,5 +423,6 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
   requestStop: (state, signal, graceSecs) => requestStop(state, signal, graceSecs, layout),
   stopOrphans: () => Effect.succeed(false),
   release: () => Effect.void,
-  mirror: (state, paths) => mirror(state, layout, paths)
+  mirror: (state, paths) => mirror(state, layout, paths),
+  follow: (state, paths) => follow(state, layout, paths)
 })

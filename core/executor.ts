@@ -39,6 +39,12 @@ export interface Executor {
    * supervisor lives (`unknown` when the worker cannot be reached).
    */
   readonly mirror?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<Liveness>
+  /**
+   * For remote executors: keeps the local events and output in step with the remote ones (one open connection,
+   * streamed) until the job has ended; a dropped connection is opened again and resumes from the byte offsets
+   * the local files hold. Interrupting it stops following.
+   */
+  readonly follow?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<void>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

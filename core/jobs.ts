@@ -270,6 +270,19 @@ export const make = Effect.gen(function* () {
 
   const isEnded = (id: string) => Effect.map(refresh(id), (l) => JobState.isTerminal(l.state.status))
 
+  /**
+   * For a remote job that is followed: streams its remote events and output into the local files for the life of
+   * the scope (one connection, resumed after a drop), and says whether the local files show the job ended — no
+   * connection per check. Undefined for a local job.
+   */
+  const remoteFollower = (loaded: Loaded) =>
+    Effect.gen(function* () {
+      const executor = executors.get(loaded.state.spec?.executor ?? "local")
+      if (executor?.follow === undefined || JobState.isTerminal(loaded.state.status)) return undefined
+      yield* Effect.forkScoped(executor.follow(loaded.state, loaded.paths))
+      return Effect.map(store.read(loaded.state.id), (l) => JobState.isTerminal(l.state.status))
+    })
+
   /** A job's events; with `follow`, goes on until the job has ended. */
   const events = (reference: string, options: { readonly follow?: boolean } = {}) =>
     Stream.unwrapScoped(
@@ -278,22 +291,25 @@ export const make = Effect.gen(function* () {
         const loaded = yield* refresh(id)
         const path = loaded.paths.eventsPath
         if (options.follow !== true) return Stream.fromIterable(EventLog.replaySync(path).events)
-        // a watcher of liveness: a supervisor that vanishes is recorded as Interrupted, which ends the stream
-        yield* Effect.forkScoped(Effect.repeat(refresh(id), Schedule.spaced("1 second")))
+        // a remote job streams its events home; a local one has a watcher of liveness: a supervisor that vanishes
+        // is recorded as Interrupted, which ends the stream
+        const remote = yield* remoteFollower(loaded)
+        if (remote === undefined) yield* Effect.forkScoped(Effect.repeat(refresh(id), Schedule.spaced("1 second")))
         return Follow.events(path).pipe(Stream.takeUntil((e) => e.type === "Exited" || e.type === "Interrupted"))
       })
     )
 
   /** A job's output from the start (or the last `tailLines` lines); with `follow`, until the job has ended. */
   const output = (reference: string, options: { readonly follow?: boolean; readonly tailLines?: number } = {}) =>
-    Stream.unwrap(
+    Stream.unwrapScoped(
       Effect.gen(function* () {
         const id = yield* resolve(reference)
         const paths = store.paths(id)
+        const remote = options.follow === true ? yield* remoteFollower(yield* refresh(id)) : undefined
         const offset = options.tailLines === undefined ? 0 : tailOffset(paths.logPath, options.tailLines)
         return Follow.bytes(paths.logPath, {
           offset,
-          done: options.follow === true ? isEnded(id) : Effect.succeed(true),
+          done: options.follow === true ? (remote ?? isEnded(id)) : Effect.succeed(true),
           alsoWatch: [paths.eventsPath]
         })
       })

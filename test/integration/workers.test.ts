@@ -4,7 +4,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { jobs, json, type Result } from "../support/cli.ts"
+import { jobs, jobsAsync, json, type Result } from "../support/cli.ts"
 import { scratch } from "../support/job_files.ts"
 import * as Sshd from "../support/sshd.ts"
 
@@ -196,6 +196,53 @@ describe.skipIf(!can && !inCi)("remote jobs", () => {
       await server!.start()
     }
     expect(state()).toMatchObject({ status: "failed", exitCode: 5 })
+  })
+})
+
+describe.skipIf(!can && !inCi)("following a remote job", () => {
+  it("streams logs -f over one connection and resumes after it is cut, no line lost or repeated", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const worker = remoteHome()
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const job = json<{ id: string }>(
+      jobs(
+        [
+          "run",
+          "--on",
+          "w",
+          "-n",
+          "--json",
+          "--",
+          "sh",
+          "-c",
+          "for i in $(seq 1 80); do echo line $i; sleep 0.05; done"
+        ],
+        {
+          home,
+          env
+        }
+      )
+    )
+    const following = jobsAsync(["logs", "-f", job.id], { home, env })
+    // cut the connection twice while the job writes
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(server!.dropConnections()).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 1000))
+    server!.dropConnections()
+    const r = await following
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stdout.replaceAll("\r", "").trim().split("\n")
+    expect(lines).toEqual(Array.from({ length: 80 }, (_, i) => `line ${i + 1}`))
+    // the local copy is the same, byte for byte, as the worker's
+    const remote = Fs.readFileSync(Path.join(worker, "jobs", job.id, "output.log"))
+    expect(Fs.readFileSync(Path.join(home, "jobs", job.id, "output.log")).equals(remote)).toBe(true)
+    const types = as(home, ["events", job.id])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).type)
+    expect(types.filter((t) => t === "Exited")).toHaveLength(1)
   })
 })
 
