@@ -18,7 +18,8 @@ const lazySsh = (layout: Home.Layout): Executor.Executor => {
     stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
     release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
     mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths)),
-    follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths))
+    follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths)),
+    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state))
   }
 }
 

@@ -154,9 +154,10 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
             }
           ])
         }
+        const { socket, session } = sessionOf(rh, id)
         await run(
           client,
-          `tmux -S ${remotePath(rh, "tmux.sock")} -f /dev/null new-session -d -s jobs-${Ids.shortId(id)} -- ` +
+          `tmux -S ${socket} -f /dev/null new-session -d -s ${session} -- ` +
             `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
             `${Math.ceil(spec.graceSecs)} - --`
         )
@@ -415,6 +416,66 @@ const requestStop = (state: JobState.JobState, signal: string, graceSecs: number
     }
   }).pipe(Effect.ignore)
 
+/** The tmux socket and session of a job on its worker, as shell words there. */
+const sessionOf = (remoteHome: string, id: string) => ({
+  socket: remotePath(remoteHome, "tmux.sock"),
+  session: `jobs-${Ids.shortId(id)}`
+})
+
+/**
+ * Attaches this terminal to the job's tmux session on its worker, over SSH with a PTY: keys go there raw (C-b d
+ * detaches), window size changes follow. Returns when the user detaches or the session ends.
+ */
+export const attach = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void, string> =>
+  Effect.tryPromise({
+    try: async () => {
+      const worker = workerFor(layout, state)
+      const client = await Ssh.connect(worker.connection)
+      try {
+        const { socket, session } = sessionOf(worker.remoteHome, state.id)
+        const has = await Ssh.exec(client, `tmux -S ${socket} has-session -t ${q(`=${session}`)}`)
+        if (has.code !== 0)
+          throw new Error(`its tmux session on worker "${worker.name}" is gone (jobs logs ${Ids.shortId(state.id)})`)
+        const stdin = process.stdin
+        const stdout = process.stdout
+        await new Promise<void>((resolve, reject) => {
+          client.exec(
+            `exec tmux -S ${socket} attach-session -t ${q(`=${session}`)}`,
+            {
+              pty: {
+                term: process.env.TERM ?? "xterm-256color",
+                rows: stdout.rows ?? 24,
+                cols: stdout.columns ?? 80,
+                width: 0,
+                height: 0
+              }
+            },
+            (err, stream) => {
+              if (err !== undefined && err !== null) return reject(err)
+              const raw = stdin.isTTY === true
+              if (raw) stdin.setRawMode(true)
+              const onResize = () => stream.setWindow(stdout.rows ?? 24, stdout.columns ?? 80, 0, 0)
+              stdout.on("resize", onResize)
+              stdin.pipe(stream)
+              stream.on("data", (d: Buffer) => stdout.write(d))
+              stream.stderr.on("data", (d: Buffer) => process.stderr.write(d))
+              stream.on("close", () => {
+                stdout.off("resize", onResize)
+                stdin.unpipe(stream)
+                if (raw) stdin.setRawMode(false)
+                stdin.pause()
+                resolve()
+              })
+            }
+          )
+        })
+      } finally {
+        client.end()
+      }
+    },
+    catch: (e) => (e instanceof Error ? e.message : String(e))
+  })
+
 /** The ssh executor. Liveness and stops need the home's layout, so it is made per home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
@@ -424,5 +485,6 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
   stopOrphans: () => Effect.succeed(false),
   release: () => Effect.void,
   mirror: (state, paths) => mirror(state, layout, paths),
-  follow: (state, paths) => follow(state, layout, paths)
+  follow: (state, paths) => follow(state, layout, paths),
+  attach: (state) => attach(state, layout)
 })

@@ -115,8 +115,10 @@ export const submit = Effect.fn("jobs.run")(function* (
   submitMany: ReturnType<typeof Submit.make>["submitMany"]
 ) {
   const invocation = yield* Invocation
-  if (flags.attach && !flags.tmux) {
-    return yield* new InvalidInput({ message: "Cannot attach to a job without a terminal: --attach needs --tmux" })
+  if (flags.attach && !flags.tmux && Option.isNone(flags.on)) {
+    return yield* new InvalidInput({
+      message: "Cannot attach to a job without a terminal: --attach needs --tmux or --on WORKER"
+    })
   }
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
   const priority = Option.isNone(flags.priority) ? undefined : Number(flags.priority.value)

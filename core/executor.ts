@@ -45,6 +45,11 @@ export interface Executor {
    * the local files hold. Interrupting it stops following.
    */
   readonly follow?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<void>
+  /**
+   * For executors whose jobs run in a terminal elsewhere: puts this process's terminal into the job's session
+   * (window size changes forwarded) until the user detaches or the session ends. Fails with why it cannot.
+   */
+  readonly attach?: (state: JobState.JobState) => Effect.Effect<void, string>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

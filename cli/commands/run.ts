@@ -75,7 +75,7 @@ const options = {
   ),
   attach: Options.boolean("attach").pipe(
     Options.withAlias("a"),
-    Options.withDescription("With --tmux: attach right after the start (Ctrl+B D detaches)")
+    Options.withDescription("With --tmux or --on: attach right after the start (Ctrl+B D detaches)")
   ),
   key: Options.text("key").pipe(
     Options.withDescription("Idempotency key: a second run with the same key returns the first job"),

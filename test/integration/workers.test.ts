@@ -4,20 +4,23 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { jobs, jobsAsync, json, type Result } from "../support/cli.ts"
+import { BIN, eventually, jobs, jobsAsync, json, type Result } from "../support/cli.ts"
 import { scratch } from "../support/job_files.ts"
 import * as Sshd from "../support/sshd.ts"
+import { terminals } from "../support/terminal.ts"
 
 const tmp = scratch()
 const inCi = process.env.CI !== undefined
 const can = Sshd.available()
 if (!can && !inCi) console.warn("SKIPPING worker tests: install openssh-server (apt-get install openssh-server)")
 let server: Sshd.Sshd | undefined
+const terms = terminals(tmp)
 
 beforeAll(async () => {
   if (can || inCi) server = await Sshd.start()
 })
 afterAll(() => {
+  terms.cleanup()
   server?.stop()
   tmp.cleanup()
 })
@@ -243,6 +246,61 @@ describe.skipIf(!can && !inCi)("following a remote job", () => {
       .split("\n")
       .map((l) => JSON.parse(l).type)
     expect(types.filter((t) => t === "Exited")).toHaveLength(1)
+  })
+})
+
+describe.skipIf(!can && !inCi)("attaching to a remote job", () => {
+  it("attaches over SSH with a PTY, follows window size, detaches with C-b d, and ends at the done screen", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const worker = remoteHome()
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const go = Path.join(tmp.dir(), "go")
+    const job = json<{ id: string; shortId: string }>(
+      jobs(
+        [
+          "run",
+          "--on",
+          "w",
+          "-n",
+          "--json",
+          "--",
+          "sh",
+          "-c",
+          `i=0; while [ ! -f '${go}' ]; do echo "tick $i"; i=$((i+1)); sleep 0.2; done; echo finished`
+        ],
+        { home, env }
+      )
+    )
+    const term = terms.open(home)
+    await term.waitFor(/^\$/m, "the shell prompt")
+    const attach = `HOME='${server!.clientHome}' SSH_AUTH_SOCK= node -- '${BIN}' attach ${job.shortId}`
+    term.type(attach)
+    term.key("Enter")
+    await term.waitFor(/tick \d+/, "live output in the attached terminal")
+    // the remote session follows this terminal's size
+    const remoteWidth = () =>
+      ChildProcess.spawnSync(
+        "tmux",
+        ["-S", Path.join(worker, "tmux.sock"), "display", "-p", "-t", `=jobs-${job.shortId}:`, "#{window_width}"],
+        { encoding: "utf8" }
+      ).stdout.trim()
+    await eventually(() => (remoteWidth() === "160" ? true : undefined), 10_000, "the remote window at 160 columns")
+    term.resize(120, 30)
+    await eventually(() => (remoteWidth() === "120" ? true : undefined), 10_000, "the remote window at 120 columns")
+    term.key("C-b")
+    term.key("d")
+    await term.waitFor(new RegExp(`${job.shortId} running \\(detached`), "the summary after detaching")
+    expect(json<{ status: string }>(as(home, ["status", job.id, "--json"])).status).toBe("running")
+    term.type(attach)
+    term.key("Enter")
+    await term.waitFor(/tick \d+/, "live output after re-attaching")
+    Fs.writeFileSync(go, "")
+    await term.waitFor(/--- Job done \[exit 0\]\. Press any key to detach\. ---/, "the done screen")
+    term.key("x")
+    await term.waitFor(new RegExp(`${job.shortId} completed \\[0\\]`), "the summary after the session ended")
+    expect(as(home, ["logs", job.id]).stdout).toContain("finished")
   })
 })
 
