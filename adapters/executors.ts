@@ -19,7 +19,8 @@ const lazySsh = (layout: Home.Layout): Executor.Executor => {
     release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
     mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths)),
     follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths)),
-    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state))
+    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state)),
+    removeRemote: (state) => Effect.flatMap(load, (e) => e.removeRemote!(state))
   }
 }
 

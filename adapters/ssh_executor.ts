@@ -476,6 +476,31 @@ export const attach = (state: JobState.JobState, layout: Home.Layout): Effect.Ef
     catch: (e) => (e instanceof Error ? e.message : String(e))
   })
 
+/** Deletes the job's folder and work dir on its worker, and its tmux session there. */
+export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void, string> =>
+  Effect.tryPromise({
+    try: async () => {
+      const worker = workerFor(layout, state)
+      const client = await Ssh.connect(worker.connection, { timeoutMs: 10_000 })
+      try {
+        const { socket, session } = sessionOf(worker.remoteHome, state.id)
+        const rh = worker.remoteHome
+        await run(
+          client,
+          `tmux -S ${socket} kill-session -t ${q(`=${session}`)} 2>/dev/null; ` +
+            `rm -rf ${remotePath(rh, "jobs", state.id)} ${remotePath(rh, "workdirs", state.id)}`
+        )
+      } finally {
+        client.end()
+      }
+      // a later push must not look for unchanged files in a work dir that is gone
+      const cwd = state.spec?.cwd
+      if (cwd !== undefined && lastPush(layout, workerFor(layout, state).name, cwd) === state.id)
+        Fs.rmSync(pushFile(layout, workerFor(layout, state).name, cwd), { force: true })
+    },
+    catch: (e) => `worker "${state.spec?.worker ?? "(default)"}": ${e instanceof Error ? e.message : String(e)}`
+  })
+
 /** The ssh executor. Liveness and stops need the home's layout, so it is made per home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
@@ -486,5 +511,6 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
   release: () => Effect.void,
   mirror: (state, paths) => mirror(state, layout, paths),
   follow: (state, paths) => follow(state, layout, paths),
-  attach: (state) => attach(state, layout)
+  attach: (state) => attach(state, layout),
+  removeRemote: (state) => removeRemote(state, layout)
 })

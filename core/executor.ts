@@ -50,6 +50,11 @@ export interface Executor {
    * (window size changes forwarded) until the user detaches or the session ends. Fails with why it cannot.
    */
   readonly attach?: (state: JobState.JobState) => Effect.Effect<void, string>
+  /**
+   * For remote executors: deletes what the job left on the remote side (its folder and work dir there, and its
+   * session). Fails with why when that side cannot be reached, so that nothing is forgotten half-way.
+   */
+  readonly removeRemote?: (state: JobState.JobState) => Effect.Effect<void, string>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

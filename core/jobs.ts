@@ -24,6 +24,9 @@ import { DEFAULT_GRACE_SECS, eventId, now } from "./submit.ts"
 export type { Submission, SubmitInput } from "./submit.ts"
 export { DEFAULT_GRACE_SECS } from "./submit.ts"
 
+/** What removing a remote job does with its files on the worker. */
+export type RemoteFiles = "delete" | "keep"
+
 export interface ListOptions {
   /** Only jobs of this project; undefined for every project. */
   readonly project?: string | undefined
@@ -217,17 +220,33 @@ export const make = Effect.gen(function* () {
       })
     })
 
-  const removeLoaded = (loaded: Loaded) =>
+  /** Whether a job left files on a remote side (a worker's work dir) that removing it would delete. */
+  const isRemote = (executorKind: string) => executors.get(executorKind)?.removeRemote !== undefined
+
+  const removeLoaded = (loaded: Loaded, remote: RemoteFiles = "delete") =>
     Effect.gen(function* () {
+      const executor = executors.get(loaded.state.spec?.executor ?? "local")
+      // the remote side first: a worker that cannot be reached leaves the job whole, not forgotten half-way
+      if (remote === "delete" && executor?.removeRemote !== undefined) {
+        yield* Effect.mapError(
+          executor.removeRemote(loaded.state),
+          (why) =>
+            new JobStateConflict({
+              message: `Cannot remove job "${Ids.shortId(loaded.state.id)}" from ${why} (--keep-remote removes it here only)`
+            })
+        )
+      }
       const key = loaded.state.spec?.key ?? null
       if (key !== null) yield* store.releaseKey(key, loaded.state.id)
-      const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor !== undefined) yield* executor.release(loaded.state, store.layout)
       yield* store.remove(loaded.state.id)
     })
 
-  /** Deletes a job's folder (and frees its key). A job that still runs is refused unless `force`, which kills it. */
-  const remove = (reference: string, options: { readonly force?: boolean } = {}) =>
+  /**
+   * Deletes a job's folder (and frees its key). A job that still runs is refused unless `force`, which kills it.
+   * A remote job's folder and work dir on its worker are deleted too, unless `remote` is "keep".
+   */
+  const remove = (reference: string, options: { readonly force?: boolean; readonly remote?: RemoteFiles } = {}) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
       let loaded = yield* refresh(id)
@@ -240,13 +259,22 @@ export const make = Effect.gen(function* () {
         yield* stop(id, { signal: "SIGKILL", graceSecs: 0 })
         loaded = yield* refresh(id)
       }
-      yield* removeLoaded(loaded)
+      yield* removeLoaded(loaded, options.remote)
       return toObject(loaded)
     })
 
-  /** Removes ended jobs, optionally only those that ended before `olderThanSecs` ago or have given statuses. */
+  /**
+   * Removes ended jobs, optionally only those that ended before `olderThanSecs` ago or have given statuses.
+   * Remote jobs: `remote` "delete" (the default) deletes their work dirs on the workers too, "keep" leaves those,
+   * "skip" leaves such jobs alone altogether (`onSkipped` hears of each).
+   */
   const clean = (
-    options: ListOptions & { readonly olderThanSecs?: number | undefined; readonly group?: string | undefined } = {}
+    options: ListOptions & {
+      readonly olderThanSecs?: number | undefined
+      readonly group?: string | undefined
+      readonly remote?: RemoteFiles | "skip"
+      readonly onSkipped?: (job: JobState.JobObject) => void
+    } = {}
   ) =>
     Effect.gen(function* () {
       const ids = yield* store.ids
@@ -262,7 +290,11 @@ export const make = Effect.gen(function* () {
         if (options.group !== undefined && state.spec?.group !== options.group) continue
         const ended = Date.parse(state.finishedAt ?? state.createdAt ?? "") || Ids.time(id)
         if (ended > cutoff) continue
-        yield* removeLoaded(loaded)
+        if (options.remote === "skip" && isRemote(state.spec?.executor ?? "local")) {
+          options.onSkipped?.(toObject(loaded))
+          continue
+        }
+        yield* removeLoaded(loaded, options.remote === "keep" ? "keep" : "delete")
         removed.push(toObject(loaded))
       }
       return removed
@@ -328,6 +360,7 @@ export const make = Effect.gen(function* () {
     retry,
     remove,
     clean,
+    isRemote,
     events,
     output
   } as const

@@ -304,6 +304,60 @@ describe.skipIf(!can && !inCi)("attaching to a remote job", () => {
   })
 })
 
+describe.skipIf(!can && !inCi)("removing a remote job", () => {
+  it("deletes its work dir on the worker with --yes or after asking; without a terminal it names the flag", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const worker = remoteHome()
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const project = tmp.dir()
+    Fs.writeFileSync(Path.join(project, "data.txt"), "x\n")
+    const submit = () => {
+      const job = json<{ id: string; shortId: string }>(
+        jobs(["run", "--on", "w", "--json", "--", "true"], { home, env, cwd: project })
+      )
+      expect(as(home, ["wait", job.id, "--timeout", "60s"]).code).toBe(0)
+      return job
+    }
+    const remoteDirs = (id: string) =>
+      [Path.join(worker, "jobs", id), Path.join(worker, "workdirs", id)].filter((d) => Fs.existsSync(d))
+    const a = submit()
+    expect(remoteDirs(a.id)).toHaveLength(2)
+    const refused = as(home, ["rm", a.id])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toBe(
+      `Cannot remove job "${a.shortId}": it has a work dir on worker "w"; pass --yes to delete it there too, or --keep-remote to remove it here only\n`
+    )
+    expect(remoteDirs(a.id)).toHaveLength(2)
+    expect(Fs.existsSync(Path.join(home, "jobs", a.id))).toBe(true)
+    // clean leaves remote jobs alone unless told
+    expect(as(home, ["clean", "--all"]).stderr).toContain("kept 1 remote job")
+    expect(Fs.existsSync(Path.join(home, "jobs", a.id))).toBe(true)
+    const removed = as(home, ["rm", "--yes", a.id])
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(remoteDirs(a.id)).toEqual([])
+    expect(Fs.existsSync(Path.join(home, "jobs", a.id))).toBe(false)
+
+    const b = submit()
+    expect(as(home, ["rm", "--keep-remote", b.id]).code).toBe(0)
+    expect(remoteDirs(b.id)).toHaveLength(2)
+    expect(Fs.existsSync(Path.join(home, "jobs", b.id))).toBe(false)
+
+    // on a terminal it asks
+    const c = submit()
+    const term = terms.open(home)
+    await term.waitFor(/^\$/m, "the shell prompt")
+    term.type(`HOME='${server!.clientHome}' SSH_AUTH_SOCK= node -- '${BIN}' rm ${c.shortId}`)
+    term.key("Enter")
+    await term.waitFor(/Delete it there too\? \[y\/N\]/, "the question")
+    term.type("y")
+    term.key("Enter")
+    await term.waitFor(new RegExp(`removed ${c.shortId}`), "the removal")
+    expect(remoteDirs(c.id)).toEqual([])
+  })
+})
+
 describe.skipIf(!can && !inCi)("pushes", () => {
   it("sends almost nothing on a second push of an unchanged 2,000-file tree", () => {
     const home = tmp.home()
