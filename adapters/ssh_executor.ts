@@ -87,6 +87,16 @@ const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: stri
   }
 }
 
+/**
+ * A here-document feeding `text` to `command`, under a delimiter that cannot occur in it (the text is taken
+ * literally: nothing in it is expanded).
+ */
+const hereDoc = (command: string, text: string): string => {
+  let tag = `JOBS_${Crypto.randomBytes(8).toString("hex")}`
+  while (text.includes(tag)) tag = `JOBS_${Crypto.randomBytes(8).toString("hex")}`
+  return `${command} <<'${tag}'\n${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${tag}\n`
+}
+
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
 const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
 
@@ -103,17 +113,34 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
         const jobDir = remotePath(rh, "jobs", id)
         const workdir = remotePath(rh, "workdirs", id)
         const script = remotePath(rh, "bin", Supervisor.fileName)
-        await run(client, `umask 077 && mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`)
+        // one round trip prepares the worker: folders, the supervisor (when this version is not there yet), and
+        // the job's env and argv files. The script goes on stdin (never the command line, which `ps` shows there):
+        // the env file holds secrets. The job's environment on a worker is only what --env / --env-file named.
+        const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
+        const startSession =
+          `tmux -S ${sessionOf(rh, id).socket} -f /dev/null new-session -d -s ${sessionOf(rh, id).session} -- ` +
+          `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
+          `${Math.ceil(spec.graceSecs)} - --`
+        const sync = launch.sync !== false
         await run(
           client,
-          `[ -f ${script} ] || { cat > ${script}.tmp.$$ && mv ${script}.tmp.$$ ${script}; }`,
-          Supervisor.script
+          "exec /bin/sh -s",
+          [
+            "set -e",
+            // private files; the job itself (started by tmux below) keeps the worker's own umask
+            "_jumask=$(umask)",
+            "umask 077",
+            `mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`,
+            `[ -f ${script} ] || { ${hereDoc(`cat > ${script}.tmp.$$`, Supervisor.script)} mv ${script}.tmp.$$ ${script}; }`,
+            hereDoc(`cat > ${jobDir}/env`, Fs.readFileSync(paths.envPath, "utf8")),
+            hereDoc(`cat > ${jobDir}/argv`, argv),
+            'umask "$_jumask"',
+            // without a push the job starts in this same round trip
+            sync ? "" : startSession,
+            ""
+          ].join("\n")
         )
-        // the job's environment on a worker is only what --env / --env-file named (never the local shell's)
-        await run(client, `umask 077 && cat > ${jobDir}/env`, Fs.readFileSync(paths.envPath, "utf8"))
-        const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
-        await run(client, `umask 077 && cat > ${jobDir}/argv`, argv)
-        if (launch.sync !== false) {
+        if (sync) {
           // the local cwd, .gitignore honoured and .git included, over this same SSH stack
           // rsync's remote shell runs the path through the worker's shell, which expands a leading ~
           const target = rh.replace(/\/+$/, "")
@@ -154,13 +181,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
             }
           ])
         }
-        const { socket, session } = sessionOf(rh, id)
-        await run(
-          client,
-          `tmux -S ${socket} -f /dev/null new-session -d -s ${session} -- ` +
-            `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
-            `${Math.ceil(spec.graceSecs)} - --`
-        )
+        if (sync) await run(client, startSession)
       } finally {
         client.end()
       }
@@ -283,24 +304,34 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
       try {
         const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
         const e0 = eventsOffset(paths)
-        const events = await bytes(client, `tail -c +${e0 + 1} ${jobDir}/events.jsonl 2>/dev/null`)
+        const o0 = outputSize(paths)
+        // one round trip: whether the supervisor lives (judged first, so that what it wrote before dying is in
+        // the bytes read after), then the sizes, then exactly the new bytes of each file (they only grow)
+        const reply = await bytes(
+          client,
+          `cd ${jobDir} 2>/dev/null || { echo gone 0 0; exit 0; }; ` +
+            `sv=$(grep '"type":"Started"' events.jsonl 2>/dev/null | tail -n 1 | ` +
+            `sed -n 's/.*"supervisorPid":\\([0-9]*\\),"supervisorStartTime":\\([0-9]*\\).*/\\1 \\2/p'); live=alive; ` +
+            `if [ -n "$sv" ]; then set -- $sv; st=$2; live=dead; s=$(cat /proc/$1/stat 2>/dev/null) && ` +
+            `s=\${s##*) } && set -- $s && [ "$1" != Z ] && shift 19 && [ "$1" = "$st" ] && live=alive; fi; ` +
+            `e=$(($(wc -c < events.jsonl 2>/dev/null || echo 0))); o=$(($(wc -c < output.log 2>/dev/null || echo 0))); ` +
+            `[ $e -ge ${e0} ] || e=${e0}; [ $o -ge ${o0} ] || o=${o0}; echo "$live $((e - ${e0})) $((o - ${o0}))"; ` +
+            `tail -c +${e0 + 1} events.jsonl 2>/dev/null | head -c $((e - ${e0})); ` +
+            `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
+        )
+        const headerEnd = reply.indexOf(10)
+        const [live, eventBytes, outputBytes] = reply.subarray(0, headerEnd).toString("utf8").split(" ")
+        if (live === "gone") return "dead"
+        const events = reply.subarray(headerEnd + 1, headerEnd + 1 + Number(eventBytes))
+        const output = reply.subarray(
+          headerEnd + 1 + Number(eventBytes),
+          headerEnd + 1 + Number(eventBytes) + Number(outputBytes)
+        )
         const { lines, consumed } = lineSplitter()(events)
         // output first: once an end is mirrored, readers take the output as complete
-        const o0 = outputSize(paths)
-        writeOutputAt(paths, o0, await bytes(client, `tail -c +${o0 + 1} ${jobDir}/output.log 2>/dev/null`))
+        writeOutputAt(paths, o0, output)
         appendEvents(paths, lines, e0 + consumed)
-        const supervisor = (() => {
-          const text = Fs.readFileSync(paths.eventsPath, "utf8")
-          const m = /"type":"Started".*"supervisorPid":(\d+),"supervisorStartTime":(\d+)/.exec(text)
-          return m === null ? undefined : { pid: m[1]!, start: m[2]! }
-        })()
-        if (supervisor === undefined) return "alive"
-        // the very process (pid and start time) on the worker, not a zombie
-        const alive = await bytes(
-          client,
-          `s=$(cat /proc/${supervisor.pid}/stat 2>/dev/null) && s=\${s##*) } && set -- $s && [ "$1" != Z ] && shift 19 && [ "$1" = ${supervisor.start} ] && echo alive`
-        )
-        return alive.toString().includes("alive") ? "alive" : "dead"
+        return live === "alive" ? "alive" : "dead"
       } finally {
         client.end()
       }

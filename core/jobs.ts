@@ -36,6 +36,9 @@ export interface ListOptions {
 }
 
 /** Builds the service over a store and the executors. */
+/** How many jobs `list` reads at once (at most this many connections to workers at a time). */
+const READ_AHEAD = 8
+
 export const make = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
@@ -96,12 +99,32 @@ export const make = Effect.gen(function* () {
       const index = filtered ? scan() : undefined
       const out: Array<JobState.JobObject> = []
       let more = false
+      // jobs are read a few at a time, concurrently: a remote job's refresh is a round trip to its worker, and
+      // ten of them one after the other would make `list` take seconds
+      const ahead = new Map<string, Loaded>()
+      const read = (i: number) =>
+        Effect.gen(function* () {
+          const id = ids[i]!
+          if (!ahead.has(id)) {
+            const batch: Array<string> = [id]
+            for (let j = i - 1; j >= 0 && batch.length < READ_AHEAD; j--) {
+              if (index?.known(ids[j]!) === undefined) batch.push(ids[j]!)
+            }
+            const loaded = yield* Effect.forEach(batch, (b) => (index === undefined ? refresh(b) : index.settle(b)), {
+              concurrency: READ_AHEAD
+            })
+            for (const [n, b] of batch.entries()) ahead.set(b, loaded[n]!)
+          }
+          const loaded = ahead.get(id)!
+          ahead.delete(id)
+          return loaded
+        })
       for (let i = ids.length - 1; i >= 0; i--) {
         const id = ids[i]!
         let loaded: Loaded | undefined
         if (index !== undefined) {
           const known = index.known(id)
-          if (known === undefined) loaded = yield* index.settle(id)
+          if (known === undefined) loaded = yield* read(i)
           const project = known?.project ?? loaded?.state.spec?.project ?? null
           const status = known?.status ?? loaded!.state.status
           if (options.project !== undefined && project !== options.project) continue
@@ -111,7 +134,7 @@ export const make = Effect.gen(function* () {
           more = true
           break
         }
-        loaded ??= yield* refresh(id)
+        loaded ??= yield* read(i)
         if (options.statuses !== undefined && !options.statuses.includes(loaded.state.status)) continue
         out.push(toObject(loaded))
       }
