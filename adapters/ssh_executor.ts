@@ -97,6 +97,54 @@ const hereDoc = (command: string, text: string): string => {
   return `${command} <<'${tag}'\n${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${tag}\n`
 }
 
+/** A push shows its progress only once it has taken this long: small pushes stay silent (tests set it to 0). */
+const PROGRESS_AFTER_MS = Number(process.env.JOBS_PUSH_PROGRESS_AFTER_MS ?? 500)
+
+/**
+ * Runs rsync, collecting its output; its progress lines (`--info=progress2`, redrawn with \r) go to `onProgress`
+ * once the push has lasted a moment, and a null clears them at the end.
+ */
+const rsync = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+  onProgress?: (text: string | null) => void
+): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> =>
+  new Promise((resolve) => {
+    const child = ChildProcess.spawn("rsync", args, { ...options, stdio: ["ignore", "pipe", "pipe"] })
+    const began = performance.now()
+    let stdout = ""
+    let stderr = ""
+    let shown = false
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d
+      if (onProgress === undefined || performance.now() - began < PROGRESS_AFTER_MS) return
+      const last = d
+        .split(/[\r\n]/)
+        .filter((l) => /\d+%/.test(l))
+        .pop()
+      const m = last === undefined ? null : /^\s*([\d,]+)\s+(\d+)%\s+(\S+)/.exec(last)
+      if (m !== null) {
+        shown = true
+        onProgress(
+          `pushing: ${m[2]}% of the files' bytes, ${formatBytes(Number(m[1]!.replaceAll(",", "")))} at ${m[3]}`
+        )
+      }
+    })
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    child.once("error", (error) => resolve({ status: null, stdout, stderr, error }))
+    child.once("close", (status) => {
+      if (shown) onProgress?.(null)
+      resolve({ status, stdout, stderr })
+    })
+  })
+
+const formatBytes = (n: number): string =>
+  n >= 1 << 30
+    ? `${(n / (1 << 30)).toFixed(1)} GiB`
+    : n >= 1 << 20
+      ? `${(n / (1 << 20)).toFixed(1)} MiB`
+      : `${Math.round(n / 1024)} KiB`
+
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
 const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
 
@@ -148,11 +196,12 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
           // (copies, not hard links: a job that writes a file in place must not change the earlier job's)
           const last = lastPush(layout, worker.name, spec.cwd)
           const pushStarted = performance.now()
-          const r = ChildProcess.spawnSync(
-            "rsync",
+          const r = await rsync(
             [
               "-a",
               "--stats",
+              "--info=progress2",
+              "--no-inc-recursive",
               "--filter=:- .gitignore",
               ...(last === undefined ? [] : [`--copy-dest=../${last}/`]),
               "-e",
@@ -160,13 +209,14 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
               "./",
               `worker:${target}/workdirs/${id}/`
             ],
-            { cwd: spec.cwd, encoding: "utf8", env: { ...process.env, JOBS_HOME: layout.home } }
+            { cwd: spec.cwd, env: { ...process.env, JOBS_HOME: layout.home } },
+            launch.onProgress
           )
           if (r.error !== undefined) throw new Error(`rsync could not run: ${r.error.message} (apt-get install rsync)`)
-          if (r.status !== 0) throw new Error(`rsync failed: ${(r.stderr ?? "").trim().split("\n").pop()}`)
+          if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr.trim().split("\n").pop()}`)
           rememberPush(layout, worker.name, spec.cwd, id)
           const stat = (label: string) =>
-            Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout ?? "")?.[1]?.replaceAll(",", "") ?? 0)
+            Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1]?.replaceAll(",", "") ?? 0)
           EventLog.appendSync(paths.eventsPath, [
             {
               type: "Synced",

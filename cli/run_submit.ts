@@ -168,6 +168,15 @@ export const submit = Effect.fn("jobs.run")(function* (
     executor: remote ? "ssh" : flags.tmux ? "tmux" : "local",
     ...(remote ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) } : {}),
     ...(flags.noSync ? { sync: false } : {}),
+    // a long push shows how it goes, on a terminal (one line, redrawn, cleared at the end)
+    ...(remote && process.stderr.isTTY === true
+      ? {
+          onProgress: (text: string | null) =>
+            process.stderr.write(
+              text === null ? "\r\x1b[K" : `\r\x1b[K${text.slice(0, (process.stderr.columns ?? 80) - 1)}`
+            )
+        }
+      : {}),
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),
     onDone: Option.getOrNull(flags.onDone),

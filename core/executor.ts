@@ -14,6 +14,8 @@ export interface Launch {
   readonly layout: Home.Layout
   /** Push the cwd to a remote worker first (default true; ignored by local executors). */
   readonly sync?: boolean
+  /** Hears how a long push goes (a line to show), and null when it is over. */
+  readonly onProgress?: (text: string | null) => void
 }
 
 /** Liveness of a job's supervisor. `unknown` when it cannot be told right now (an unreachable host). */

@@ -1,6 +1,7 @@
 // SSH workers against a real sshd on loopback: registering with host key verification (unknown, accepted,
 // changed, hashed known_hosts), ~/.ssh/config aliases, the reachability check, and the registry commands.
 import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -359,6 +360,33 @@ describe.skipIf(!can && !inCi)("removing a remote job", () => {
 })
 
 describe.skipIf(!can && !inCi)("pushes", () => {
+  it("shows how a push goes on a terminal, and clears the line at the end", () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    const project = tmp.dir()
+    for (let i = 0; i < 8; i++) Fs.writeFileSync(Path.join(project, `f${i}.bin`), Crypto.randomBytes(1 << 20))
+    // `script` gives the command a terminal and keeps every byte written to it, redrawn lines included
+    const r = ChildProcess.spawnSync("script", ["-qec", `node -- '${BIN}' run --on w -- true`, "/dev/null"], {
+      cwd: project,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: "",
+        JOBS_HOME: home,
+        HOME: server!.clientHome,
+        SSH_AUTH_SOCK: "",
+        JOBS_PUSH_PROGRESS_AFTER_MS: "0"
+      }
+    })
+    expect(r.status, r.stdout).toBe(0)
+    expect(r.stdout).toMatch(/\r\x1b\[Kpushing: \d+% of the files' bytes/)
+    // the progress line is cleared before the job's id is printed
+    expect(r.stdout).toMatch(/\r\x1b\[K[0-9a-z]{8}\r?\n/)
+  })
+
   it("sends almost nothing on a second push of an unchanged 2,000-file tree", () => {
     const home = tmp.home()
     Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
