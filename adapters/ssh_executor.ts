@@ -7,7 +7,6 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import type { Client } from "ssh2"
 import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
@@ -18,6 +17,7 @@ import { makeDirs } from "../core/job_store.ts"
 import * as Workers from "../core/workers.ts"
 import { EventLog } from "../events/mod.ts"
 import * as Ssh from "./ssh.ts"
+import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
 
 const q = EnvFile.shQuote
@@ -35,7 +35,7 @@ const workerOf = (layout: Home.Layout, name: string | null) => {
 }
 
 /** Runs a shell command on a connection, with optional stdin; fails on a non-zero exit. */
-const run = async (client: Client, command: string, stdin?: string | Buffer) =>
+const run = async (client: Mux.Connection, command: string, stdin?: string | Buffer) =>
   new Promise<string>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
@@ -52,7 +52,7 @@ const run = async (client: Client, command: string, stdin?: string | Buffer) =>
   })
 
 /** Runs a command and returns its raw stdout bytes. */
-const bytes = async (client: Client, command: string) =>
+const bytes = async (client: Mux.Connection, command: string) =>
   new Promise<Buffer>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
@@ -155,7 +155,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       const worker = workerOf(layout, spec.worker)
       if (worker === undefined)
         throw new Error(`no worker "${spec.worker ?? "(default)"}" (jobs worker add NAME user@host)`)
-      const client = await Ssh.connect(worker.connection)
+      const client = await Mux.open(layout, worker)
       try {
         const rh = worker.remoteHome
         const jobDir = remotePath(rh, "jobs", id)
@@ -350,7 +350,7 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
   Effect.tryPromise({
     try: async (): Promise<Executor.Liveness> => {
       const worker = workerFor(layout, state)
-      const client = await Ssh.connect(worker.connection, { timeoutMs: 5000 })
+      const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
       try {
         const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
         const e0 = eventsOffset(paths)
@@ -370,7 +370,12 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
             `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
         )
         const headerEnd = reply.indexOf(10)
-        const [live, eventBytes, outputBytes] = reply.subarray(0, headerEnd).toString("utf8").split(" ")
+        const header = /^(alive|dead|gone) (\d+) (\d+)$/.exec(
+          reply.subarray(0, Math.max(0, headerEnd)).toString("utf8")
+        )
+        // no answer (a connection cut mid-way): nothing can be told, and nothing is judged from it
+        if (header === null) return "unknown"
+        const [, live, eventBytes, outputBytes] = header
         if (live === "gone") return "dead"
         const events = reply.subarray(headerEnd + 1, headerEnd + 1 + Number(eventBytes))
         const output = reply.subarray(
@@ -393,7 +398,7 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
  * One connection's worth of following: the remote output and events streamed (`tail -f`) into the local files
  * until an end is mirrored (true), or the connection drops (rejects).
  */
-const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promise<void> =>
+const followOnce = (client: Mux.Connection, jobDir: string, paths: Home.JobPaths): Promise<void> =>
   new Promise((resolve, reject) => {
     let finished = false
     const fail = (e: unknown) => {
@@ -413,6 +418,8 @@ const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promi
         outAt += d.length
       })
       stream.stderr.resume()
+      // a follower that stops before the job's end is a lost connection, whatever closed it
+      stream.on("close", () => fail(new Error("the output follower stopped")))
     })
     let evAt = eventsOffset(paths)
     const split = lineSplitter()
@@ -420,6 +427,7 @@ const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promi
       if (err !== undefined && err !== null) return fail(err)
       stream.stderr.resume()
       let busy = Promise.resolve()
+      stream.on("close", () => void busy.then(() => fail(new Error("the events follower stopped"))))
       stream.on("data", (d: Buffer) => {
         busy = busy.then(async () => {
           if (finished) return
@@ -448,12 +456,12 @@ const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promi
 export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     let cancelled = false
-    let client: Client | undefined
+    let client: Mux.Connection | undefined
     const loop = async () => {
       for (let attempt = 0; !cancelled; attempt++) {
         try {
           const worker = workerFor(layout, state)
-          client = await Ssh.connect(worker.connection, { timeoutMs: 10_000 })
+          client = await Mux.open(layout, worker, { timeoutMs: 10_000 })
           if (cancelled) break
           attempt = 0
           await followOnce(client, remotePath(worker.remoteHome, "jobs", state.id), paths)
@@ -482,7 +490,7 @@ const requestStop = (state: JobState.JobState, signal: string, graceSecs: number
     if (started === null || layout === undefined) return
     const worker = workerOf(layout, state.spec?.worker ?? null)
     if (worker === undefined) return
-    const client = await Ssh.connect(worker.connection, { timeoutMs: 5000 })
+    const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
     try {
       const sig = signal.replace(/^SIG/, "")
       const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
@@ -511,7 +519,7 @@ export const attach = (state: JobState.JobState, layout: Home.Layout): Effect.Ef
   Effect.tryPromise({
     try: async () => {
       const worker = workerFor(layout, state)
-      const client = await Ssh.connect(worker.connection)
+      const client = await Mux.open(layout, worker)
       try {
         const { socket, session } = sessionOf(worker.remoteHome, state.id)
         const has = await Ssh.exec(client, `tmux -S ${socket} has-session -t ${q(`=${session}`)}`)
@@ -562,7 +570,7 @@ export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Eff
   Effect.tryPromise({
     try: async () => {
       const worker = workerFor(layout, state)
-      const client = await Ssh.connect(worker.connection, { timeoutMs: 10_000 })
+      const client = await Mux.open(layout, worker, { timeoutMs: 10_000 })
       try {
         const { socket, session } = sessionOf(worker.remoteHome, state.id)
         const rh = worker.remoteHome
