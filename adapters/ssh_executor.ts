@@ -29,13 +29,13 @@ export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>):
   return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
 }
 
-const workerOf = (layout: Home.Layout, name: string | null) => {
+export const workerOf = (layout: Home.Layout, name: string | null) => {
   const workers = Workers.read(layout)
   return name === null ? workers.find((w) => w.isDefault) : workers.find((w) => w.name === name)
 }
 
 /** Runs a shell command on a connection, with optional stdin; fails on a non-zero exit. */
-const run = async (client: Client, command: string, stdin?: string | Buffer) =>
+export const run = async (client: Client, command: string, stdin?: string | Buffer) =>
   new Promise<string>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
@@ -90,7 +90,27 @@ const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: stri
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
 const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
 
-const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
+/** Where a job's files are on the worker, as shell words there, for the command that launches its supervisor. */
+export interface RemoteJob {
+  readonly script: string
+  readonly jobDir: string
+  readonly workdir: string
+}
+
+/** The supervisor in a session of the worker's own tmux server. */
+const inTmux = (launch: Executor.Launch, where: RemoteJob, remoteHome: string): string =>
+  `tmux -S ${remotePath(remoteHome, "tmux.sock")} -f /dev/null new-session -d -s jobs-${Ids.shortId(launch.id)} -- ` +
+  `/bin/sh ${where.script} --tmux ${where.jobDir} ${launch.id} ` +
+  `${launch.spec.timeoutSecs === null ? 0 : Math.ceil(launch.spec.timeoutSecs)} ${Math.ceil(launch.spec.graceSecs)} - --`
+
+/**
+ * Prepares the job on its worker (folders, supervisor, env, argv, the pushed cwd) and launches its supervisor with
+ * the command `launcher` gives (tmux by default; sbatch for a Slurm job). Returns what that command printed.
+ */
+export const start = (
+  launch: Executor.Launch,
+  launcher: (launch: Executor.Launch, where: RemoteJob, remoteHome: string) => string = inTmux
+): Effect.Effect<string, StartFailed> =>
   Effect.tryPromise({
     try: async () => {
       const { layout, spec, id, paths } = launch
@@ -154,12 +174,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
             }
           ])
         }
-        await run(
-          client,
-          `tmux -S ${remotePath(rh, "tmux.sock")} -f /dev/null new-session -d -s jobs-${Ids.shortId(id)} -- ` +
-            `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
-            `${Math.ceil(spec.graceSecs)} - --`
-        )
+        return await run(client, launcher(launch, { script, jobDir, workdir }, rh))
       } finally {
         client.end()
       }
@@ -254,7 +269,7 @@ const requestStop = (state: JobState.JobState, signal: string, graceSecs: number
 /** The ssh executor. Liveness and stops need the home's layout, so it is made per home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
-  start,
+  start: (launch) => Effect.asVoid(start(launch)),
   liveness: () => Effect.succeed("unknown" as const),
   requestStop: (state, signal, graceSecs) => requestStop(state, signal, graceSecs, layout),
   stopOrphans: () => Effect.succeed(false),
