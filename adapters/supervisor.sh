@@ -82,7 +82,7 @@ _jstarttime() {
 # _jgroup_alive: does any non-zombie process remain in the job's process group?
 _jgroup_alive() {
   for _jp in /proc/[0-9]*; do
-    read -r _js <"$_jp/stat" 2>/dev/null || continue
+    read -r _js 2>/dev/null <"$_jp/stat" || continue
     _js=${_js##*) }
     # shellcheck disable=SC2086
     set -- $_js
@@ -473,11 +473,20 @@ if [ -n "$_jtmux" ]; then
     _ji=$((_ji + 1))
   done
 else
-  # wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit
+  # wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit.
+  # When the command ends as the signal arrives (a TERM to the supervisor and the group at once, as Slurm sends
+  # it), the cut-short wait may have collected it already: the next wait finds no such job (127), and the status
+  # before it was the command's.
+  _jrc=
   while :; do
     _jtrapped=
+    _jprev=$_jrc
     wait "$_jpid"
     _jrc=$?
+    if [ "$_jrc" -eq 127 ] && [ -n "$_jprev" ]; then
+      _jrc=$_jprev
+      break
+    fi
     [ -z "$_jtrapped" ] && break
   done
   [ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null
