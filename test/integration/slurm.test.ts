@@ -101,6 +101,20 @@ describe.skipIf(!can && !inCi)("jobs run --slurm", () => {
     expect(jobs(["status", job.id], { home }).stdout).toMatch(new RegExp(`slurm job: ${job.slurmJobId}`))
   })
 
+  it("passes argv, name, cwd and home through Slurm without a shell ever reading them", () => {
+    const root = tmp.dir()
+    const home = Path.join(root, "h o'me $(touch pwned)")
+    homes.push(home)
+    const project = Path.join(root, "pro ject'; touch pwned #")
+    Fs.mkdirSync(project)
+    const argv = ["printf", "%s|", "$(touch pwned)", "a'b", "`touch pwned`", "*"]
+    const job = run(home, ["--slurm", "--name", "n'; touch pwned #", "--", ...argv], { cwd: project })
+    expect(jobs(["wait", job.id, "--timeout", "60s"], { home }).code).toBe(0)
+    expect(jobs(["logs", job.id], { home }).stdout).toBe("$(touch pwned)|a'b|`touch pwned`|*|")
+    expect(Fs.readdirSync(project)).toEqual([])
+    expect(Fs.readdirSync(root).sort()).toEqual([Path.basename(home), Path.basename(project)].sort())
+  })
+
   it("keeps jobs pending with Slurm's reason while it has no room for them, then runs them all", async () => {
     const home = newHome()
     // each job takes half the node: at most two run at once (one while the time-limit job holds a CPU)
