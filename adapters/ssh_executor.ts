@@ -29,13 +29,13 @@ export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>):
   return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
 }
 
-const workerOf = (layout: Home.Layout, name: string | null) => {
+export const workerOf = (layout: Home.Layout, name: string | null) => {
   const workers = Workers.read(layout)
   return name === null ? workers.find((w) => w.isDefault) : workers.find((w) => w.name === name)
 }
 
 /** Runs a shell command on a connection, with optional stdin; fails on a non-zero exit. */
-const run = async (client: Mux.Connection, command: string, stdin?: string | Buffer) =>
+export const run = async (client: Mux.Connection, command: string, stdin?: string | Buffer) =>
   new Promise<string>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
@@ -148,7 +148,27 @@ const formatBytes = (n: number): string =>
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
 const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
 
-const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
+/** Where a job's files are on the worker, as shell words there, for the command that launches its supervisor. */
+export interface RemoteJob {
+  readonly script: string
+  readonly jobDir: string
+  readonly workdir: string
+}
+
+/** The supervisor in a session of the worker's own tmux server. */
+const inTmux = (launch: Executor.Launch, where: RemoteJob, remoteHome: string): string =>
+  `tmux -S ${sessionOf(remoteHome, launch.id).socket} -f /dev/null new-session -d -s ${sessionOf(remoteHome, launch.id).session} -- ` +
+  `/bin/sh ${where.script} --tmux ${where.jobDir} ${launch.id} ` +
+  `${launch.spec.timeoutSecs === null ? 0 : Math.ceil(launch.spec.timeoutSecs)} ${Math.ceil(launch.spec.graceSecs)} - --`
+
+/**
+ * Prepares the job on its worker (folders, supervisor, env, argv, the pushed cwd) and launches its supervisor with
+ * the command `launcher` gives (tmux by default; sbatch for a Slurm job). Returns what that command printed.
+ */
+export const start = (
+  launch: Executor.Launch,
+  launcher: (launch: Executor.Launch, where: RemoteJob, remoteHome: string) => string = inTmux
+): Effect.Effect<string, StartFailed> =>
   Effect.tryPromise({
     try: async () => {
       const { layout, spec, id, paths } = launch
@@ -165,12 +185,9 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
         // the job's env and argv files. The script goes on stdin (never the command line, which `ps` shows there):
         // the env file holds secrets. The job's environment on a worker is only what --env / --env-file named.
         const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
-        const startSession =
-          `tmux -S ${sessionOf(rh, id).socket} -f /dev/null new-session -d -s ${sessionOf(rh, id).session} -- ` +
-          `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
-          `${Math.ceil(spec.graceSecs)} - --`
+        const startSession = launcher(launch, { script, jobDir, workdir }, rh)
         const sync = launch.sync !== false
-        await run(
+        const prepared = await run(
           client,
           "exec /bin/sh -s",
           [
@@ -231,7 +248,8 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
             }
           ])
         }
-        if (sync) await run(client, startSession)
+        // what the launch command printed (sbatch: the Slurm job id)
+        return sync ? await run(client, startSession) : prepared
       } finally {
         client.end()
       }
@@ -593,7 +611,7 @@ export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Eff
 /** The ssh executor. Liveness and stops need the home's layout, so it is made per home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
-  start,
+  start: (launch) => Effect.asVoid(start(launch)),
   liveness: () => Effect.succeed("unknown" as const),
   requestStop: (state, signal, graceSecs) => requestStop(state, signal, graceSecs, layout),
   stopOrphans: () => Effect.succeed(false),

@@ -40,6 +40,8 @@ export interface JobState {
   readonly reason: string | null
   /** The progress recorded in the log once the job ended (while it runs, progress is read from its files). */
   readonly progress: Event.Progress | null
+  /** The Slurm job id of a job run through Slurm, once sbatch accepted it. */
+  readonly slurmJobId: string | null
   /** How many events were folded. */
   readonly version: number
 }
@@ -60,6 +62,7 @@ export const initial = (id: string): JobState => ({
   timedOut: false,
   reason: null,
   progress: null,
+  slurmJobId: null,
   version: 0
 })
 
@@ -105,10 +108,42 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
       return next
     case "Queued":
       return state.status === "pending" ? { ...next, queued: event } : next
+    case "SlurmSubmitted":
+      return { ...next, slurmJobId: event.slurmJobId }
+    case "SlurmEnded":
+      return isTerminal(state.status)
+        ? next
+        : {
+            ...next,
+            status: slurmStatus(event.state),
+            finishedAt: event.at,
+            exitCode: null,
+            signal: event.signal,
+            reason: event.reason
+          }
     case "DependencyFailed":
       return state.status === "pending"
         ? { ...next, status: "failed", finishedAt: event.at, reason: `dependency failed: ${event.dependency}` }
         : next
+  }
+}
+
+/**
+ * The status of a job that Slurm ended before its supervisor recorded an end, from Slurm's JobState: cancelled is
+ * stopped, a time limit or deadline timed-out, running out of memory failed, and anything else (a node failure,
+ * preemption, a batch script that died, even COMPLETED without a word from the supervisor) interrupted. Never completed.
+ */
+export const slurmStatus = (slurmState: string): Status => {
+  switch (slurmState) {
+    case "CANCELLED":
+      return "stopped"
+    case "TIMEOUT":
+    case "DEADLINE":
+      return "timed-out"
+    case "OUT_OF_MEMORY":
+      return "failed"
+    default:
+      return "interrupted"
   }
 }
 
@@ -209,6 +244,8 @@ export interface JobObject {
   readonly position: number | null
   /** How far the job got, with its rate and ETA; null when it reports none. */
   readonly progress: ProgressView | null
+  /** The Slurm job id of a job run through Slurm (`ID`, or `ARRAYID_INDEX` in a job array), else null. */
+  readonly slurmJobId: string | null
   readonly logPath: string
   readonly eventsPath: string
 }
@@ -259,6 +296,7 @@ export const toObject = (
   after: state.spec?.after?.jobs ?? [],
   position,
   progress,
+  slurmJobId: state.slurmJobId,
   logPath: paths.logPath,
   eventsPath: paths.eventsPath
 })
