@@ -97,7 +97,7 @@ export const run = async ({ log }) => {
     // (b) latency of run --on without a push
     const n = runs(10)
     const control = Path.join(tempDir("jobs-bench-remote-ctl-"), "ctl")
-    const rows = { jobs: [], ssh: [], sshMaster: [] }
+    const rows = { jobsCold: [], jobsShared: [], ssh: [], sshMaster: [] }
     const time = (k, argv, options) => {
       const t = timeOnce(argv, options)
       if (t.ok) rows[k].push(t.ms)
@@ -111,7 +111,11 @@ export const run = async ({ log }) => {
     try {
       for (let i = 0; i < 100 && !Fs.existsSync(control); i++) await new Promise((r) => setTimeout(r, 50))
       for (let i = 0; i < n; i++) {
-        time("jobs", jobs("run", "--on", "w", "-n", "--", "true"), { env: jobsEnv })
+        // without sharing: a connection of its own each time; with: through the holder the previous call left
+        time("jobsCold", jobs("run", "--on", "w", "-n", "--", "true"), { env: { ...jobsEnv, JOBS_SSH_PERSIST: "0" } })
+        capture(jobs("run", "--on", "w", "-n", "--", "true"), { env: jobsEnv })
+        await new Promise((r) => setTimeout(r, 300))
+        time("jobsShared", jobs("run", "--on", "w", "-n", "--", "true"), { env: jobsEnv })
         time("ssh", ["ssh", ...sshArgs, "root@127.0.0.1", "true"], {})
         time("sshMaster", ["ssh", ...sshArgs, "-o", `ControlPath=${control}`, "root@127.0.0.1", "true"], {})
       }
@@ -145,12 +149,15 @@ export const run = async ({ log }) => {
       ),
       "",
       "Wall time until the command returns, no push (`-n`): `jobs` connects, prepares the job folder and starts " +
-        "the supervisor in tmux on the worker in one round trip. `ssh` rows run `true` on the same server.",
+        "the supervisor in tmux on the worker in one round trip. New connection: `JOBS_SSH_PERSIST=0`; shared: " +
+        "through the holder a previous command left (`jobs __mux`, like OpenSSH's ControlPersist). `ssh` rows run " +
+        "`true` on the same server, with and without an OpenSSH master connection.",
       "",
       table(
         ["command", "median ms", "p90 ms", "min ms", "× ssh host true", "runs"],
         [
-          line("**`jobs run --on w -n -- true`** (new connection)", s.jobs),
+          line("**`jobs run --on w -n -- true`** (new connection)", s.jobsCold),
+          line("**`jobs run --on w -n -- true`** (shared connection open)", s.jobsShared),
           line("`ssh host true` (new connection)", s.ssh),
           line("`ssh host true` (master connection open)", s.sshMaster)
         ]
