@@ -203,8 +203,11 @@ export const make = Effect.gen(function* () {
       const untilEnded = Effect.scoped(
         Effect.gen(function* () {
           const changed = yield* Follow.changes([paths.eventsPath])
-          for (;;) {
-            const loaded = yield* refresh(id)
+          // a remote job's events stream home over one connection; a full refresh (a round trip, and the judgement
+          // of a supervisor gone without a word) then runs only now and then
+          const remote = yield* remoteFollower(yield* refresh(id))
+          for (let tick = 0; ; tick++) {
+            const loaded = remote === undefined || tick % 10 === 0 ? yield* refresh(id) : yield* store.read(id)
             if (JobState.isTerminal(loaded.state.status)) return toObject(loaded)
             yield* changed.next
           }
