@@ -31,6 +31,15 @@ const as = (home: string, args: ReadonlyArray<string>): Result =>
   jobs(args, { home, env: { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined } })
 const remoteHome = () => Path.join(tmp.dir(), "remote-home")
 
+/** A new home with worker "w" on the test server (its host key known), and the client environment to use it. */
+const withWorker = () => {
+  const home = tmp.home()
+  Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+  const worker = remoteHome()
+  expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+  return { home, worker, env: { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined } }
+}
+
 describe.skipIf(!can && !inCi)("jobs worker", () => {
   it("refuses an unknown host key, records it with --accept-new-host-key, and checks the worker", () => {
     const home = tmp.home()
@@ -170,12 +179,8 @@ describe.skipIf(!can && !inCi)("jobs run --on", () => {
 
 describe.skipIf(!can && !inCi)("remote jobs", () => {
   it("stops a remote job's process group, and says unknown while the worker is unreachable, then reconciles", async () => {
-    const home = tmp.home()
-    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
-    const worker = remoteHome()
+    const { home, worker, env } = withWorker()
     const go = Path.join(tmp.dir(), "go")
-    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
-    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
     const long = json<{ id: string }>(
       jobs(["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "sleep 300 & sleep 300"], { home, env })
     )
@@ -249,11 +254,7 @@ describe.skipIf(!can && !inCi)("a shared connection", () => {
 
 describe.skipIf(!can && !inCi)("following a remote job", () => {
   it("streams logs -f over one connection and resumes after it is cut, no line lost or repeated", async () => {
-    const home = tmp.home()
-    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
-    const worker = remoteHome()
-    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
-    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const { home, worker, env } = withWorker()
     const job = json<{ id: string }>(
       jobs(
         [
@@ -296,11 +297,7 @@ describe.skipIf(!can && !inCi)("following a remote job", () => {
 
 describe.skipIf(!can && !inCi)("attaching to a remote job", () => {
   it("attaches over SSH with a PTY, follows window size, detaches with C-b d, and ends at the done screen", async () => {
-    const home = tmp.home()
-    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
-    const worker = remoteHome()
-    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
-    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const { home, worker, env } = withWorker()
     const go = Path.join(tmp.dir(), "go")
     const job = json<{ id: string; shortId: string }>(
       jobs(
@@ -351,11 +348,7 @@ describe.skipIf(!can && !inCi)("attaching to a remote job", () => {
 
 describe.skipIf(!can && !inCi)("removing a remote job", () => {
   it("deletes its work dir on the worker with --yes or after asking; without a terminal it names the flag", async () => {
-    const home = tmp.home()
-    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
-    const worker = remoteHome()
-    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
-    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const { home, worker, env } = withWorker()
     const project = tmp.dir()
     Fs.writeFileSync(Path.join(project, "data.txt"), "x\n")
     const submit = () => {
@@ -470,12 +463,7 @@ describe.skipIf(!can && !inCi)("pushes", () => {
 
 describe.skipIf(!can && !inCi)("jobs pull", () => {
   it("copies results back, with ./results and results alike, and refuses paths outside the work dir", () => {
-    const home = tmp.home()
-    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
-    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
-      0
-    )
-    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const { home, env } = withWorker()
     const r = jobs(
       ["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "mkdir results && echo 42 > results/answer.txt"],
       { home, env }
