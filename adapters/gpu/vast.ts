@@ -56,18 +56,21 @@ export const offersOf = (q: Provider.GpuQuery, body: any): Array<Provider.Offer>
   return offers
 }
 
-/** An instance as an Instance: the direct port of 22/tcp when mapped, else the SSH proxy (vast-cli's `_ssh_url`). */
+/**
+ * An instance as an Instance: the direct port of 22/tcp when mapped, else the SSH proxy (vast-cli's `_ssh_url`).
+ * The user is root (`ssh_user` is the emulator's, absent on Vast).
+ */
 export const instanceOf = (data: any): Provider.Instance => {
   const status = data.actual_status ?? null
   const mapped = data.ports?.["22/tcp"]?.[0]?.HostPort
   const ssh =
     mapped !== undefined && typeof data.public_ipaddr === "string"
-      ? { host: data.public_ipaddr.trim(), port: Number(mapped), user: "root" }
+      ? { host: data.public_ipaddr.trim(), port: Number(mapped), user: String(data.ssh_user ?? "root") }
       : typeof data.ssh_host === "string" && data.ssh_port !== undefined
         ? {
             host: data.ssh_host,
             port: Number(data.ssh_port) + (String(data.image_runtype ?? "").includes("jupyter") ? 1 : 0),
-            user: "root"
+            user: String(data.ssh_user ?? "root")
           }
         : null
   const state: Provider.InstanceState =
