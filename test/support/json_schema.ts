@@ -70,7 +70,8 @@ export const validator = (document: any) => {
     if (Array.isArray(value)) {
       if (s.minItems !== undefined && value.length < s.minItems) problems.push(`${at}: fewer than ${s.minItems} items`)
       if (s.maxItems !== undefined && value.length > s.maxItems) problems.push(`${at}: more than ${s.maxItems} items`)
-      if (s.items !== undefined) for (const [i, v] of value.entries()) problems.push(...check(s.items, v, `${at}[${i}]`))
+      if (s.items !== undefined)
+        for (const [i, v] of value.entries()) problems.push(...check(s.items, v, `${at}[${i}]`))
     }
     if (typeOf(value) === "object") {
       const obj = value as Record<string, unknown>
