@@ -45,7 +45,8 @@ export const Job = Schema.Struct({
   position: Schema.NullOr(Schema.Number),
   progress: Schema.NullOr(Progress),
   logPath: Schema.String,
-  eventsPath: Schema.String
+  eventsPath: Schema.String,
+  cost: Schema.NullOr(Schema.Number).annotations({ description: "dollars spent on GPU instances (so far)" })
 }).annotations({ identifier: "Job" })
 
 // the interface the code uses and the schema the contract publishes are the same shape
