@@ -29,10 +29,15 @@ export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>):
   return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
 }
 
-const workerOf = (layout: Home.Layout, name: string | null) => {
-  const workers = Workers.read(layout)
-  return name === null ? workers.find((w) => w.isDefault) : workers.find((w) => w.name === name)
-}
+// a registered worker, or a GPU job's instance (an ad-hoc worker found through the job's log)
+const workerOf = (layout: Home.Layout, name: string | null, jobId: string) => Workers.find(layout, name, jobId)
+
+/** Connects to a worker; an ad-hoc one (a GPU instance) checks and records its host key in the job's known_hosts. */
+const connectTo = (worker: Workers.Worker, timeoutMs?: number) =>
+  Ssh.connect(worker.connection, {
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true })
+  })
 
 /** Runs a shell command on a connection, with optional stdin; fails on a non-zero exit. */
 const run = async (client: Client, command: string, stdin?: string | Buffer) =>
@@ -87,17 +92,33 @@ const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: stri
   }
 }
 
-/** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
-const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
+/** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`); JOBS_BIN for a library's process. */
+export const selfCommand = (): string =>
+  `${q(process.execPath)} -- ${q(process.env.JOBS_BIN ?? process.argv[1] ?? "jobs")} __ssh`
 
-const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
+/** What a caller may do on the worker between the push and the start of the job (a GPU job's bootstrap). */
+export interface StartHooks {
+  readonly beforeRun?: (
+    client: Client,
+    where: { readonly jobDir: string; readonly workdir: string; readonly remoteHome: string }
+  ) => Promise<void>
+}
+
+const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> => startOn(launch)
+
+/** Starts a job on its worker (or on `given`), with hooks. */
+export const startOn = (
+  launch: Executor.Launch,
+  given?: Workers.Worker,
+  hooks: StartHooks = {}
+): Effect.Effect<void, StartFailed> =>
   Effect.tryPromise({
     try: async () => {
       const { layout, spec, id, paths } = launch
-      const worker = workerOf(layout, spec.worker)
+      const worker = given ?? workerOf(layout, spec.worker, id)
       if (worker === undefined)
         throw new Error(`no worker "${spec.worker ?? "(default)"}" (jobs worker add NAME user@host)`)
-      const client = await Ssh.connect(worker.connection)
+      const client = await connectTo(worker)
       try {
         const rh = worker.remoteHome
         const jobDir = remotePath(rh, "jobs", id)
@@ -154,9 +175,12 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
             }
           ])
         }
+        await hooks.beforeRun?.(client, { jobDir, workdir, remoteHome: rh })
         await run(
           client,
-          `tmux -S ${remotePath(rh, "tmux.sock")} -f /dev/null new-session -d -s jobs-${Ids.shortId(id)} -- ` +
+          // a stale session of the same name (a job id's short form repeats only by chance) goes first
+          `tmux -S ${remotePath(rh, "tmux.sock")} kill-session -t jobs-${Ids.shortId(id)} 2>/dev/null; ` +
+            `tmux -S ${remotePath(rh, "tmux.sock")} -f /dev/null new-session -d -s jobs-${Ids.shortId(id)} -- ` +
             `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
             `${Math.ceil(spec.graceSecs)} - --`
         )
@@ -174,9 +198,9 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
 export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths) =>
   Effect.tryPromise({
     try: async (): Promise<Executor.Liveness> => {
-      const worker = workerOf(layout, state.spec?.worker ?? null)
+      const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
       if (worker === undefined) return "unknown"
-      const client = await Ssh.connect(worker.connection, { timeoutMs: 5000 })
+      const client = await connectTo(worker, 5000)
       try {
         const offsetsFile = Path.join(paths.dir, "remote-offsets")
         const [e0, o0] = (() => {
@@ -230,13 +254,13 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
     catch: () => "unknown" as const
   }).pipe(Effect.orElseSucceed(() => "unknown" as const))
 
-const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
+export const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
     const started = state.started
     if (started === null || layout === undefined) return
-    const worker = workerOf(layout, state.spec?.worker ?? null)
+    const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
     if (worker === undefined) return
-    const client = await Ssh.connect(worker.connection, { timeoutMs: 5000 })
+    const client = await connectTo(worker, 5000)
     try {
       const sig = signal.replace(/^SIG/, "")
       const jobDir = remotePath(worker.remoteHome, "jobs", state.id)

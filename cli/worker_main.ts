@@ -15,13 +15,16 @@ const root = Command.make("jobs").pipe(Command.withSubcommands([Worker.command])
  */
 const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
   const [, name, , ...command] = args
-  const worker = Workers.read(Home.layout(Home.resolve(undefined))).find((w) => w.name === name)
+  // a registered worker, or `gpu:<job id>` (a GPU job's instance)
+  const worker = name === undefined ? undefined : Workers.find(Home.layout(Home.resolve(undefined)), name)
   if (worker === undefined || command.length === 0) {
     process.stderr.write(`Cannot open an SSH pipe to worker "${name}": no such worker\n`)
     return 255
   }
   try {
-    const client = await Ssh.connect(worker.connection)
+    const client = await Ssh.connect(worker.connection, {
+      ...(worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true })
+    })
     return await new Promise<number>((resolve, reject) => {
       client.exec(command.join(" "), (err, stream) => {
         if (err !== undefined && err !== null) return reject(err)
