@@ -21,6 +21,20 @@ const lazySsh = (layout: Home.Layout): Executor.Executor => {
   }
 }
 
+// a GPU job: its keeper is spawned and mirrored from here; the provider clients stay in the gpu bundle
+const lazyGpu = (layout: Home.Layout): Executor.Executor => {
+  const load = Effect.promise(() => import("./gpu/executor.ts")).pipe(Effect.map((m) => m.make(layout)))
+  return {
+    kind: "gpu",
+    start: (launch) => Effect.flatMap(load, (e) => e.start(launch)),
+    liveness: (state) => Effect.flatMap(load, (e) => e.liveness(state)),
+    requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
+    stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
+    release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
+    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths))
+  }
+}
+
 const registry = (all: ReadonlyArray<Executor.Executor>): Executors["Type"] => ({
   get: (kind) => all.find((e) => e.kind === kind),
   kinds: all.map((e) => e.kind)
@@ -29,9 +43,9 @@ const registry = (all: ReadonlyArray<Executor.Executor>): Executors["Type"] => (
 /** The executors that need nothing but this machine (the start-up fast path uses these). */
 export const executors: Executors["Type"] = registry([LocalExecutor.executor, TmuxExecutor.executor])
 
-/** Every executor of this build for a home, ssh included. */
+/** Every executor of this build for a home, ssh and gpu included. */
 export const forHome = (home: string): Executors["Type"] =>
-  registry([LocalExecutor.executor, TmuxExecutor.executor, lazySsh(Home.layout(home))])
+  registry([LocalExecutor.executor, TmuxExecutor.executor, lazySsh(Home.layout(home)), lazyGpu(Home.layout(home))])
 
 /** Every executor of this build, as a layer. */
 export const layer = (home: string): Layer.Layer<Executors> => Layer.succeed(Executors, forHome(home))

@@ -12,11 +12,12 @@ import type * as Submit from "../core/submit.ts"
 import * as Workers from "../core/workers.ts"
 import { durationFlag } from "./_shared.ts"
 import * as Argv from "./argv.ts"
+import * as GpuRun from "./gpu_run.ts"
 import { Invocation } from "./invocation.ts"
 import * as Render from "./render.ts"
 
-/** The flags of `jobs run`. */
-export interface RunFlags {
+/** The flags of `jobs run` (the GPU ones, optional, in gpu_run.ts). */
+export interface RunFlags extends GpuRun.Flags {
   readonly name: Option.Option<string>
   readonly cwd: Option.Option<string>
   readonly env: ReadonlyArray<string>
@@ -148,11 +149,28 @@ export const submit = Effect.fn("jobs.run")(function* (
     Option.getOrElse(flags.cwd, () => ".")
   )
   // a job on a worker gets only what --env / --env-file name, never this shell's environment (DESIGN §4a)
-  const remote = Option.isSome(flags.on)
-  const env = yield* buildEnv(remote ? {} : invocation.env, flags.env, flags.envFile, invocation.cwd, invocation.env)
+  const gpu = GpuRun.isGpu(flags) ? yield* GpuRun.spec(flags) : undefined
+  const remote = Option.isSome(flags.on) || gpu !== undefined
+  const env = yield* buildEnv(
+    remote ? (gpu?.env ?? {}) : invocation.env,
+    flags.env,
+    flags.envFile,
+    invocation.cwd,
+    invocation.env
+  )
   if (remote && flags.tmux) {
     return yield* new InvalidInput({
-      message: "Cannot use --tmux with --on: a job on a worker always runs in tmux there"
+      message: `Cannot use --tmux with ${gpu === undefined ? "--on" : "--gpu"}: a remote job always runs in tmux there`
+    })
+  }
+  if (gpu !== undefined && Option.isSome(flags.on)) {
+    return yield* new InvalidInput({
+      message: "Cannot run on a worker and a GPU instance: use --on or --gpu, not both"
+    })
+  }
+  if (gpu !== undefined && Option.isSome(flags.each)) {
+    return yield* new InvalidInput({
+      message: "Cannot use --each with --gpu: a GPU job is one command on one instance"
     })
   }
   const input = {
@@ -163,8 +181,12 @@ export const submit = Effect.fn("jobs.run")(function* (
     timeoutSecs,
     graceSecs,
     key: Option.getOrNull(flags.key),
-    executor: remote ? "ssh" : flags.tmux ? "tmux" : "local",
-    ...(remote ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) } : {}),
+    executor: gpu !== undefined ? "gpu" : remote ? "ssh" : flags.tmux ? "tmux" : "local",
+    ...(gpu !== undefined
+      ? { worker: Workers.GPU, gpu: gpu.gpu }
+      : remote
+        ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) }
+        : {}),
     ...(flags.noSync ? { sync: false } : {}),
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),

@@ -41,6 +41,8 @@ export interface SubmitInput {
   readonly worker?: string | null | undefined
   /** Push the cwd to the worker first (default true). */
   readonly sync?: boolean | undefined
+  /** A GPU job's instance, bootstrap and downloads (executor gpu). */
+  readonly gpu?: Event.GpuSpec | undefined
   /** output.log keeps at most this many bytes (default: max_log_size in config.yaml). */
   readonly maxLogBytes?: number | null | undefined
   /** A shell command run when the job has ended (its failure never changes the job's status). */
@@ -85,7 +87,8 @@ const specOf = (
   priority: input.priority ?? 0,
   after: after ?? null,
   onDone: input.onDone ?? null,
-  maxLogBytes: input.maxLogBytes ?? config.maxLogBytes
+  maxLogBytes: input.maxLogBytes ?? config.maxLogBytes,
+  ...(input.gpu === undefined ? {} : { gpu: input.gpu })
 })
 
 /** Submit and settle over a store and the executors. */

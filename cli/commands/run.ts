@@ -4,6 +4,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { Jobs } from "../../core/jobs.ts"
 import * as AttachFlow from "../attach_flow.ts"
+import * as GpuRun from "../gpu_run.ts"
 import { Invocation } from "../invocation.ts"
 import * as RunSubmit from "../run_submit.ts"
 
@@ -80,7 +81,8 @@ const options = {
   key: Options.text("key").pipe(
     Options.withDescription("Idempotency key: a second run with the same key returns the first job"),
     Options.optional
-  )
+  ),
+  ...GpuRun.options
 }
 
 /** `jobs run [flags] -- CMD [ARGS...]` */

@@ -1,0 +1,150 @@
+// `jobs run --gpu TYPE[:N] ...`: the flags of a GPU job and the GPU part of its spec. No HTTP here (the keeper, in
+// the gpu bundle, talks to the providers).
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Duration from "../core/duration.ts"
+import { InvalidInput } from "../core/errors.ts"
+import * as Provider from "../core/provider.ts"
+import * as Workers from "../core/workers.ts"
+import type { Event } from "../events/mod.ts"
+import * as Argv from "./argv.ts"
+import * as GpuFlags from "./gpu_flags.ts"
+
+/** What `--keep-alive` alone stands for (no duration: kept until `jobs gpu terminate` or a sweep). */
+export const KEEP_FOREVER = Argv.KEEP_FOREVER
+
+/** The image of an instance unless --image says otherwise (RunPod's; it starts sshd with PUBLIC_KEY). */
+export const DEFAULT_IMAGE = "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"
+
+/** The flags, each optional (the fast path never sees them: it hands `--gpu` to the full CLI). */
+export interface Flags {
+  readonly gpu?: Option.Option<string>
+  readonly maxPrice?: Option.Option<string>
+  readonly minVram?: Option.Option<string>
+  readonly cloud?: Option.Option<string>
+  readonly minCuda?: Option.Option<string>
+  readonly provider?: Option.Option<string>
+  readonly volumeDisk?: Option.Option<string>
+  readonly image?: Option.Option<string>
+  readonly bootstrap?: ReadonlyArray<string>
+  readonly download?: ReadonlyArray<string>
+  readonly keepAlive?: Option.Option<string>
+  readonly sshTimeout?: Option.Option<string>
+}
+
+/** The options of `jobs run` for GPU jobs. */
+export const options = {
+  gpu: Options.text("gpu").pipe(
+    Options.withDescription("Run on a rented GPU instance: TYPE[:COUNT] such as A100:2 (cheapest offer first)"),
+    Options.optional
+  ),
+  maxPrice: Options.text("max-price").pipe(
+    Options.withDescription("With --gpu: at most this many dollars per GPU per hour"),
+    Options.optional
+  ),
+  minVram: Options.text("min-vram").pipe(
+    Options.withDescription("With --gpu: GB of VRAM per GPU, at least"),
+    Options.optional
+  ),
+  cloud: Options.text("cloud").pipe(
+    Options.withDescription("With --gpu: secure (default) or community"),
+    Options.optional
+  ),
+  minCuda: Options.text("min-cuda").pipe(
+    Options.withDescription("With --gpu: lowest CUDA version (12.0)"),
+    Options.optional
+  ),
+  provider: Options.text("provider").pipe(
+    Options.withDescription("With --gpu: providers to ask, in order of preference (runpod,lambda,vast)"),
+    Options.optional
+  ),
+  volumeDisk: Options.text("volume-disk").pipe(
+    Options.withDescription("With --gpu: a volume of this many GB at /workspace (HF_HOME goes there)"),
+    Options.optional
+  ),
+  image: Options.text("image").pipe(Options.withDescription("With --gpu: the container image"), Options.optional),
+  bootstrap: Options.text("bootstrap").pipe(
+    Options.withDescription("With --gpu: a shell command run in the work dir before the job (repeatable, in order)"),
+    Options.repeated
+  ),
+  download: Options.text("download").pipe(
+    Options.withDescription("With --gpu: a path of the work dir copied back into the cwd at the end (repeatable)"),
+    Options.repeated
+  ),
+  keepAlive: Options.text("keep-alive").pipe(
+    Options.withDescription("With --gpu: do not terminate the instance at the end (--keep-alive=2h: not before 2h)"),
+    Options.optional
+  ),
+  sshTimeout: Options.text("ssh-timeout").pipe(
+    Options.withDescription("With --gpu: how long to wait for SSH once the instance runs (default 600s)"),
+    Options.optional
+  )
+}
+
+const none = Option.none<string>()
+
+/** Whether the flags ask for a GPU job. */
+export const isGpu = (flags: Flags): boolean => flags.gpu !== undefined && Option.isSome(flags.gpu)
+
+/** The GPU part of the spec, and the environment a GPU job adds (HF_HOME on the volume). */
+export const spec = Effect.fn("jobs.run.gpu")(function* (flags: Flags) {
+  const text = Option.getOrElse(flags.gpu ?? none, () => "")
+  const parsed = Provider.parseGpuFlag(text)
+  if (parsed === undefined) {
+    return yield* new InvalidInput({ message: `Cannot parse --gpu "${text}": use TYPE[:COUNT], such as A100:2` })
+  }
+  const q = yield* GpuFlags.toQuery({
+    type: Option.fromNullable(parsed.type),
+    count: Option.some(String(parsed.count)),
+    maxPrice: flags.maxPrice ?? none,
+    minVram: flags.minVram ?? none,
+    cloud: flags.cloud ?? none,
+    minCuda: flags.minCuda ?? none,
+    provider: flags.provider ?? none,
+    volumeDisk: flags.volumeDisk ?? none
+  })
+  for (const path of flags.download ?? []) {
+    const inside = Workers.normalizePath(path)
+    if (inside === undefined || inside === "") {
+      return yield* new InvalidInput({ message: `Cannot download "${path}": give a path inside the job's work dir` })
+    }
+  }
+  const keep = Option.getOrUndefined(flags.keepAlive ?? none)
+  const keepAliveSecs = keep === undefined || keep === KEEP_FOREVER || keep === "" ? null : Duration.parseSeconds(keep)
+  if (keepAliveSecs === undefined) {
+    return yield* new InvalidInput({
+      message: `Cannot parse --keep-alive "${keep}": use a duration such as 30m or 2h, or --keep-alive alone`
+    })
+  }
+  const sshTimeout = Option.getOrUndefined(flags.sshTimeout ?? none)
+  const sshTimeoutSecs = sshTimeout === undefined ? 600 : Duration.parseSeconds(sshTimeout)
+  if (sshTimeoutSecs === undefined || !(sshTimeoutSecs > 0)) {
+    return yield* new InvalidInput({
+      message: `Cannot parse --ssh-timeout "${sshTimeout}": use a duration such as 10m`
+    })
+  }
+  const gpu: Event.GpuSpec = {
+    query: {
+      type: q.type ?? null,
+      count: q.count,
+      maxPrice: q.maxPrice ?? null,
+      minVramGb: q.minVramGb ?? null,
+      cloudType: q.cloudType,
+      minCuda: q.minCuda,
+      containerDiskGb: q.containerDiskGb,
+      volumeDiskGb: q.volumeDiskGb,
+      providers: [...q.providers]
+    },
+    bootstrap: [...(flags.bootstrap ?? [])],
+    download: [...(flags.download ?? [])],
+    keepAlive: keep !== undefined,
+    keepAliveSecs,
+    image: Option.getOrElse(flags.image ?? none, () => DEFAULT_IMAGE),
+    sshTimeoutSecs,
+    providerTimeoutSecs: Number(process.env.JOBS_GPU_PROVIDER_TIMEOUT ?? 1200) || 1200
+  }
+  // the HF cache on the volume, where it outlives the container (a seed bug fix)
+  const env: Record<string, string> = q.volumeDiskGb > 0 ? { HF_HOME: `${Provider.VOLUME_PATH}/hf` } : {}
+  return { gpu, env }
+})
