@@ -104,7 +104,13 @@ export const find = (layout: Home.Layout, name: string | null, jobId?: string): 
   if (name === GPU) return jobId === undefined ? undefined : ofGpuJob(layout, jobId)
   if (name?.startsWith(`${GPU}:`)) return ofGpuJob(layout, name.slice(GPU.length + 1))
   const workers = read(layout)
-  return name === null ? workers.find((w) => w.isDefault) : workers.find((w) => w.name === name)
+  if (name === null) return workers.find((w) => w.isDefault)
+  const registered = workers.find((w) => w.name === name)
+  if (registered !== undefined) return registered
+  // a connection string that names no registered worker (RemoteJob's `ssh`): host keys from ~/.ssh/known_hosts
+  return name.includes("@") && parseConnection(name) !== undefined
+    ? { name, connection: name, remoteHome: "~/.jobs", isDefault: false }
+    : undefined
 }
 
 /** A path inside a remote work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */

@@ -34,7 +34,12 @@ export const GpuSpec = Schema.Struct({
   keepAliveSecs: Schema.NullOr(Schema.Number).annotations({ description: "how long after the job (null: no limit)" }),
   image: Schema.String,
   sshTimeoutSecs: Schema.Number,
-  providerTimeoutSecs: Schema.Number
+  providerTimeoutSecs: Schema.Number,
+  instance: Schema.optional(
+    Schema.NullOr(Schema.Struct({ provider: Schema.String, id: Schema.String })).annotations({
+      description: "an instance already held (RemoteJob nodeId): used instead of provisioning one"
+    })
+  )
 }).annotations({ identifier: "GpuSpec" })
 export type GpuSpec = typeof GpuSpec.Type
 
@@ -197,7 +202,7 @@ export const ProvisionRequested = Schema.Struct({
   query: GpuQuery
 }).annotations({ identifier: "ProvisionRequested" })
 
-/** A provider created an instance for the job (its id, logged as soon as it is known). */
+/** A provider created an instance for the job (its id, logged as soon as it is known), or one was given (offer "existing"). */
 export const Provisioned = Schema.Struct({
   type: Schema.Literal("Provisioned"),
   ...Common,
@@ -271,7 +276,7 @@ export const Terminated = Schema.Struct({
   ...Common,
   provider: Schema.String,
   instanceId: Schema.String,
-  by: Schema.String.annotations({ description: "keeper, cli, sweep or guard" }),
+  by: Schema.String.annotations({ description: "keeper, cli, sweep, or provider (found gone)" }),
   confirmed: Schema.Boolean,
   billedSecs: Schema.Number,
   pricePerHour: Schema.Number,

@@ -768,6 +768,8 @@ export const start = async (options: Options = {}): Promise<Emulator> => {
       res.end(payload)
     })
   })
+  // clients keep connections open between polls: never close one under them
+  server.keepAliveTimeout = 120_000
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve())

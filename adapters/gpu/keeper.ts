@@ -35,6 +35,9 @@ export class SetupError extends Data.TaggedError("SetupError")<{
   readonly reason: string
 }> {}
 
+/** How a failed bootstrap step's error starts, on its way through the ssh executor. */
+const BOOTSTRAP = "bootstrap: "
+
 /** A stop asked for before the command started. */
 class StoppedBeforeStart extends Data.TaggedError("StoppedBeforeStart")<{}> {}
 
@@ -215,6 +218,56 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
       }
     })
 
+  /** An instance the job was given (RemoteJob's nodeId): held like one of ours, released unless kept. */
+  const attachExisting = (given: { provider: string; id: string }, spec: Event.GpuSpec) =>
+    Effect.gen(function* () {
+      if (!Provider.isProviderName(given.provider))
+        return yield* new SetupError({ stage: "provision", reason: `unknown provider "${given.provider}"` })
+      const provider = Providers.make(given.provider, settings)
+      const since = Date.now()
+      const instance = yield* waitRunning(provider, given.id, spec.providerTimeoutSecs)
+      const price = instance.pricePerHour ?? 0
+      yield* Effect.acquireRelease(
+        append({
+          type: "Provisioned",
+          ...common(),
+          provider: given.provider,
+          instanceId: given.id,
+          name: instance.name,
+          offer: "existing",
+          gpuType: "?",
+          gpuCount: spec.query.count,
+          pricePerHour: price
+        }),
+        () => release(provider, given.id, price, since)
+      )
+      const endpoint = instance.ssh!
+      yield* append({
+        type: "InstanceReady",
+        ...common(),
+        provider: given.provider,
+        instanceId: given.id,
+        host: endpoint.host,
+        port: endpoint.port,
+        user: endpoint.user
+      })
+      const worker = Workers.ofGpuJob(layout, id)!
+      yield* waitSsh(worker, spec.sshTimeoutSecs)
+      const offer: Provider.Offer = {
+        provider: given.provider,
+        id: "existing",
+        gpuType: "?",
+        gpuCount: spec.query.count,
+        vramGb: 0,
+        cuda: null,
+        cloudType: "secure",
+        pricePerGpu: price,
+        priceTotal: price,
+        region: null
+      }
+      return { provider, created: { id: given.id, instanceKey: null }, offer, worker }
+    })
+
   /** The first offer that gives a reachable instance; each failed attempt's instance is released at once. */
   const acquire = (scope: Scope.Scope, spec: Event.GpuSpec) =>
     Effect.gen(function* () {
@@ -313,7 +366,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
             durationMs: Math.round(performance.now() - t0)
           }
         ])
-        if (code !== 0) throw new SetupError({ stage: "bootstrap", reason: `step ${step} "${command}" exited ${code}` })
+        if (code !== 0) throw new Error(`${BOOTSTRAP}step ${step} "${command}" exited ${code}`)
       }
       void env
     }
@@ -412,13 +465,16 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
       return yield* new SetupError({ stage: "provision", reason: "the job has no gpu spec" })
     }
     const scope = yield* Effect.scope
-    const held = yield* acquire(scope, gpu)
+    const held =
+      gpu.instance !== undefined && gpu.instance !== null
+        ? yield* attachExisting(gpu.instance, gpu)
+        : yield* acquire(scope, gpu)
     yield* note(`instance ${held.offer.provider}:${held.created.id} is ready`)
     const env = Fs.readFileSync(paths.envPath, "utf8")
     yield* SshExecutor.startOn({ id, spec, paths, layout }, held.worker, { beforeRun: beforeRun(held, gpu, env) }).pipe(
       Effect.mapError((e) =>
-        e.why.includes("bootstrap failed") || /^step \d+ /.test(e.why)
-          ? new SetupError({ stage: "bootstrap", reason: e.why })
+        e.why.startsWith(BOOTSTRAP)
+          ? new SetupError({ stage: "bootstrap", reason: e.why.slice(BOOTSTRAP.length) })
           : new SetupError({ stage: "sync", reason: e.why })
       )
     )

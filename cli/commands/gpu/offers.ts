@@ -8,6 +8,7 @@ import * as Provider from "../../../core/provider.ts"
 import * as GpuFlags from "../../gpu_flags.ts"
 import { Invocation } from "../../invocation.ts"
 import * as Render from "../../render.ts"
+import { keptNotes } from "./ls.ts"
 
 /** The flags of a query, shared with `jobs run --gpu`'s (`--gpu` there is `--type` and `--count` here). */
 export const queryOptions = {
@@ -62,6 +63,7 @@ export const command = Command.make(
     if (errors.length > 0 && errors.length + skipped.length === q.providers.length) return yield* errors[0]!
     for (const e of errors) yield* Render.note(`jobs: warning: ${e.message}`)
     if (invocation.json) return yield* Render.json(offers)
+    yield* keptNotes(invocation.home)
     if (offers.length === 0) return yield* Render.note("jobs: no offer matches")
     const rows = offers.map((o) => [
       o.provider,
