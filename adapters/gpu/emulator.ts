@@ -194,6 +194,7 @@ export const start = async (options: Options = {}): Promise<Emulator> => {
   const keys = { ...DEFAULT_KEYS, ...options.keys }
   const stepMs = options.stepMs ?? 1000
   const dir = options.dir ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobs-gpu-emu-"))
+  const ownDir = options.dir === undefined
   const faults: Faults = { rateLimit: {}, noCapacity: [], createThenFail: [], sshLateSecs: 0, ...options.faults }
   const instances = new Map<string, Instance>()
   const requests: Array<{ provider: string; method: string; path: string; body: unknown }> = []
@@ -786,6 +787,8 @@ export const start = async (options: Options = {}): Promise<Emulator> => {
       for (const inst of instances.values()) end(inst, "emulator closed")
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      // the instances' homes (their pushed work dirs) go with the emulator that made them
+      if (ownDir) Fs.rmSync(dir, { recursive: true, force: true })
     }
   }
 }
