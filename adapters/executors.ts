@@ -17,7 +17,10 @@ const lazySsh = (layout: Home.Layout): Executor.Executor => {
     requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
     stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
     release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
-    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths))
+    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths)),
+    follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths)),
+    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state)),
+    removeRemote: (state) => Effect.flatMap(load, (e) => e.removeRemote!(state))
   }
 }
 
@@ -31,7 +34,10 @@ const lazyGpu = (layout: Home.Layout): Executor.Executor => {
     requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
     stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
     release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
-    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths))
+    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths)),
+    follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths)),
+    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state)),
+    removeRemote: (state) => Effect.flatMap(load, (e) => e.removeRemote!(state))
   }
 }
 

@@ -188,7 +188,16 @@ export const connect = (
       }
     }
     const client = new Client()
-    client.once("ready", () => resolvePromise(client))
+    let ready = false
+    client.once("ready", () => {
+      ready = true
+      resolvePromise(client)
+    })
+    // a connection cut during the handshake may close without an error: never leave the caller waiting
+    client.once("close", () => {
+      if (!ready)
+        reject(new SshError(`the connection to ${hostToken(target.host, target.port)} closed during the handshake`))
+    })
     client.once("error", (e) => {
       client.end()
       reject(

@@ -92,6 +92,64 @@ const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: stri
   }
 }
 
+/**
+ * A here-document feeding `text` to `command`, under a delimiter that cannot occur in it (the text is taken
+ * literally: nothing in it is expanded).
+ */
+const hereDoc = (command: string, text: string): string => {
+  let tag = `JOBS_${Crypto.randomBytes(8).toString("hex")}`
+  while (text.includes(tag)) tag = `JOBS_${Crypto.randomBytes(8).toString("hex")}`
+  return `${command} <<'${tag}'\n${text}${text.endsWith("\n") || text === "" ? "" : "\n"}${tag}\n`
+}
+
+/** A push shows its progress only once it has taken this long: small pushes stay silent (tests set it to 0). */
+const PROGRESS_AFTER_MS = Number(process.env.JOBS_PUSH_PROGRESS_AFTER_MS ?? 500)
+
+/**
+ * Runs rsync, collecting its output; its progress lines (`--info=progress2`, redrawn with \r) go to `onProgress`
+ * once the push has lasted a moment, and a null clears them at the end.
+ */
+const rsync = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+  onProgress?: (text: string | null) => void
+): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> =>
+  new Promise((resolve) => {
+    const child = ChildProcess.spawn("rsync", args, { ...options, stdio: ["ignore", "pipe", "pipe"] })
+    const began = performance.now()
+    let stdout = ""
+    let stderr = ""
+    let shown = false
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d
+      if (onProgress === undefined || performance.now() - began < PROGRESS_AFTER_MS) return
+      const last = d
+        .split(/[\r\n]/)
+        .filter((l) => /\d+%/.test(l))
+        .pop()
+      const m = last === undefined ? null : /^\s*([\d,]+)\s+(\d+)%\s+(\S+)/.exec(last)
+      if (m !== null) {
+        shown = true
+        onProgress(
+          `pushing: ${m[2]}% of the files' bytes, ${formatBytes(Number(m[1]!.replaceAll(",", "")))} at ${m[3]}`
+        )
+      }
+    })
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    child.once("error", (error) => resolve({ status: null, stdout, stderr, error }))
+    child.once("close", (status) => {
+      if (shown) onProgress?.(null)
+      resolve({ status, stdout, stderr })
+    })
+  })
+
+const formatBytes = (n: number): string =>
+  n >= 1 << 30
+    ? `${(n / (1 << 30)).toFixed(1)} GiB`
+    : n >= 1 << 20
+      ? `${(n / (1 << 20)).toFixed(1)} MiB`
+      : `${Math.round(n / 1024)} KiB`
+
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`); JOBS_BIN for a library's process. */
 export const selfCommand = (): string =>
   `${q(process.execPath)} -- ${q(process.env.JOBS_BIN ?? process.argv[1] ?? "jobs")} __ssh`
@@ -124,17 +182,38 @@ export const startOn = (
         const jobDir = remotePath(rh, "jobs", id)
         const workdir = remotePath(rh, "workdirs", id)
         const script = remotePath(rh, "bin", Supervisor.fileName)
-        await run(client, `umask 077 && mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`)
+        // one round trip prepares the worker: folders, the supervisor (when this version is not there yet), and
+        // the job's env and argv files. The script goes on stdin (never the command line, which `ps` shows there):
+        // the env file holds secrets. The job's environment on a worker is only what --env / --env-file named.
+        const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
+        // a stale session of the same name (a job id's short form repeats only by chance) goes first
+        const startSession =
+          `tmux -S ${sessionOf(rh, id).socket} kill-session -t ${q(`=${sessionOf(rh, id).session}`)} 2>/dev/null || :; ` +
+          `tmux -S ${sessionOf(rh, id).socket} -f /dev/null new-session -d -s ${sessionOf(rh, id).session} -- ` +
+          `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
+          `${Math.ceil(spec.graceSecs)} - --`
+        const sync = launch.sync !== false
+        // with a hook to run first, the session starts in a round trip of its own
+        const later = sync || hooks.beforeRun !== undefined
         await run(
           client,
-          `[ -f ${script} ] || { cat > ${script}.tmp.$$ && mv ${script}.tmp.$$ ${script}; }`,
-          Supervisor.script
+          "exec /bin/sh -s",
+          [
+            "set -e",
+            // private files; the job itself (started by tmux below) keeps the worker's own umask
+            "_jumask=$(umask)",
+            "umask 077",
+            `mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`,
+            `[ -f ${script} ] || { ${hereDoc(`cat > ${script}.tmp.$$`, Supervisor.script)} mv ${script}.tmp.$$ ${script}; }`,
+            hereDoc(`cat > ${jobDir}/env`, Fs.readFileSync(paths.envPath, "utf8")),
+            hereDoc(`cat > ${jobDir}/argv`, argv),
+            'umask "$_jumask"',
+            // without a push the job starts in this same round trip
+            later ? "" : startSession,
+            ""
+          ].join("\n")
         )
-        // the job's environment on a worker is only what --env / --env-file named (never the local shell's)
-        await run(client, `umask 077 && cat > ${jobDir}/env`, Fs.readFileSync(paths.envPath, "utf8"))
-        const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
-        await run(client, `umask 077 && cat > ${jobDir}/argv`, argv)
-        if (launch.sync !== false) {
+        if (sync) {
           // the local cwd, .gitignore honoured and .git included, over this same SSH stack
           // rsync's remote shell runs the path through the worker's shell, which expands a leading ~
           const target = rh.replace(/\/+$/, "")
@@ -142,11 +221,12 @@ export const startOn = (
           // (copies, not hard links: a job that writes a file in place must not change the earlier job's)
           const last = lastPush(layout, worker.name, spec.cwd)
           const pushStarted = performance.now()
-          const r = ChildProcess.spawnSync(
-            "rsync",
+          const r = await rsync(
             [
               "-a",
               "--stats",
+              "--info=progress2",
+              "--no-inc-recursive",
               "--filter=:- .gitignore",
               ...(last === undefined ? [] : [`--copy-dest=../${last}/`]),
               "-e",
@@ -154,13 +234,14 @@ export const startOn = (
               "./",
               `worker:${target}/workdirs/${id}/`
             ],
-            { cwd: spec.cwd, encoding: "utf8", env: { ...process.env, JOBS_HOME: layout.home } }
+            { cwd: spec.cwd, env: { ...process.env, JOBS_HOME: layout.home } },
+            launch.onProgress
           )
           if (r.error !== undefined) throw new Error(`rsync could not run: ${r.error.message} (apt-get install rsync)`)
-          if (r.status !== 0) throw new Error(`rsync failed: ${(r.stderr ?? "").trim().split("\n").pop()}`)
+          if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr.trim().split("\n").pop()}`)
           rememberPush(layout, worker.name, spec.cwd, id)
           const stat = (label: string) =>
-            Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout ?? "")?.[1]?.replaceAll(",", "") ?? 0)
+            Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1]?.replaceAll(",", "") ?? 0)
           EventLog.appendSync(paths.eventsPath, [
             {
               type: "Synced",
@@ -176,20 +257,116 @@ export const startOn = (
           ])
         }
         await hooks.beforeRun?.(client, { jobDir, workdir, remoteHome: rh })
-        await run(
-          client,
-          // a stale session of the same name (a job id's short form repeats only by chance) goes first
-          `tmux -S ${remotePath(rh, "tmux.sock")} kill-session -t jobs-${Ids.shortId(id)} 2>/dev/null; ` +
-            `tmux -S ${remotePath(rh, "tmux.sock")} -f /dev/null new-session -d -s jobs-${Ids.shortId(id)} -- ` +
-            `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
-            `${Math.ceil(spec.graceSecs)} - --`
-        )
+        if (later) await run(client, startSession)
       } finally {
         client.end()
       }
     },
     catch: (e) => new StartFailed({ job: launch.id, why: e instanceof Error ? e.message : String(e) })
   })
+
+const eventIdOf = (line: string) => /"id":"([^"]+)"/.exec(line)?.[1]
+
+/** The remote events that end a job: once one is mirrored, the job's output is drained first. */
+const endsJob = (line: string) => /"type":"(Exited|Interrupted)"/.test(line)
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/**
+ * Runs `f` holding the job's mirror lock (a directory made atomically), so that two mirrors — a `logs -f` and a
+ * `list` — never both append one event. A lock older than 30 s is a crashed holder's and is broken.
+ */
+const withMirrorLock = <A>(paths: Home.JobPaths, f: () => A): A => {
+  const lock = Path.join(paths.dir, "mirror.lock")
+  for (let i = 0; ; i++) {
+    try {
+      Fs.mkdirSync(lock, { mode: 0o700 })
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+      try {
+        if (Date.now() - Fs.statSync(lock).mtimeMs > 30_000 || i > 2000) Fs.rmdirSync(lock)
+      } catch {
+        // released meanwhile
+      }
+      sleepSync(2)
+    }
+  }
+  try {
+    return f()
+  } finally {
+    Fs.rmdirSync(lock)
+  }
+}
+
+/** The byte offset into the remote event log already mirrored (a hint: events are de-duplicated by id anyway). */
+const eventsOffset = (paths: Home.JobPaths): number => {
+  try {
+    return Number(Fs.readFileSync(Path.join(paths.dir, "remote-offsets"), "utf8").trim().split(" ")[0]) || 0
+  } catch {
+    return 0
+  }
+}
+
+/** Appends the complete remote event lines not in the local log yet, and records how far the remote log was read. */
+const appendEvents = (paths: Home.JobPaths, lines: ReadonlyArray<string>, remoteOffset: number) =>
+  withMirrorLock(paths, () => {
+    const seen = new Set(Fs.readFileSync(paths.eventsPath, "utf8").split("\n").map(eventIdOf))
+    const fresh = lines.filter((l) => {
+      const id = eventIdOf(l)
+      if (l === "" || id === undefined || seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
+    if (fresh.length > 0) EventLog.appendLinesSync(paths.eventsPath, fresh)
+    if (remoteOffset > eventsOffset(paths))
+      Fs.writeFileSync(Path.join(paths.dir, "remote-offsets"), `${remoteOffset}\n`, { mode: 0o600 })
+  })
+
+/** The size of the local copy of the output: where mirroring resumes. */
+const outputSize = (paths: Home.JobPaths): number => {
+  try {
+    return Fs.statSync(paths.logPath).size
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Writes remote output bytes at the offset they have in the remote file. Positional, not appended: two mirrors
+ * that fetch the same range write the same bytes at the same place, so nothing is ever doubled or lost.
+ */
+const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
+  if (data.length === 0) return
+  const fd = Fs.openSync(paths.logPath, Fs.constants.O_WRONLY | Fs.constants.O_CREAT, 0o600)
+  try {
+    let done = 0
+    while (done < data.length) done += Fs.writeSync(fd, data, done, data.length - done, offset + done)
+  } finally {
+    Fs.closeSync(fd)
+  }
+}
+
+/** Splits bytes into complete lines, keeping an unterminated tail for later. */
+const lineSplitter = () => {
+  let pending: Buffer = Buffer.alloc(0)
+  return (chunk: Buffer): { lines: Array<string>; consumed: number } => {
+    const joined = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    const end = joined.lastIndexOf(10)
+    if (end < 0) {
+      pending = joined
+      return { lines: [], consumed: 0 }
+    }
+    pending = joined.subarray(end + 1)
+    return { lines: joined.subarray(0, end).toString("utf8").split("\n"), consumed: end + 1 }
+  }
+}
+
+const workerFor = (layout: Home.Layout, state: JobState.JobState) => {
+  const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
+  if (worker === undefined) throw new Error(`worker "${state.spec?.worker ?? "(default)"}" is not registered`)
+  return worker
+}
 
 /**
  * Brings the worker's events and output home: events appended by id (each once), output from the byte offset
@@ -198,61 +375,132 @@ export const startOn = (
 export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths) =>
   Effect.tryPromise({
     try: async (): Promise<Executor.Liveness> => {
-      const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
-      if (worker === undefined) return "unknown"
+      const worker = workerFor(layout, state)
       const client = await connectTo(worker, 5000)
       try {
-        const offsetsFile = Path.join(paths.dir, "remote-offsets")
-        const [e0, o0] = (() => {
-          try {
-            return Fs.readFileSync(offsetsFile, "utf8").trim().split(" ").map(Number)
-          } catch {
-            return [0, 0]
-          }
-        })()
         const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
-        const events = await bytes(client, `tail -c +${(e0 ?? 0) + 1} ${jobDir}/events.jsonl 2>/dev/null`)
-        const end = events.lastIndexOf(10)
-        const seen = new Set(
-          Fs.readFileSync(paths.eventsPath, "utf8")
-            .split("\n")
-            .map((l) => /"id":"([^"]+)"/.exec(l)?.[1])
-        )
-        const fresh =
-          end < 0
-            ? []
-            : events
-                .subarray(0, end)
-                .toString("utf8")
-                .split("\n")
-                .filter((l) => {
-                  const eventId = /"id":"([^"]+)"/.exec(l)?.[1]
-                  return l !== "" && eventId !== undefined && !seen.has(eventId)
-                })
-        const output = await bytes(client, `tail -c +${(o0 ?? 0) + 1} ${jobDir}/output.log 2>/dev/null`)
-        if (output.length > 0) Fs.appendFileSync(paths.logPath, output, { mode: 0o600 })
-        if (fresh.length > 0) Fs.appendFileSync(paths.eventsPath, fresh.map((l) => l + "\n").join(""), { mode: 0o600 })
-        Fs.writeFileSync(offsetsFile, `${(e0 ?? 0) + (end < 0 ? 0 : end + 1)} ${(o0 ?? 0) + output.length}\n`, {
-          mode: 0o600
-        })
-        const supervisor = (() => {
-          const text = Fs.readFileSync(paths.eventsPath, "utf8")
-          const m = /"type":"Started".*"supervisorPid":(\d+),"supervisorStartTime":(\d+)/.exec(text)
-          return m === null ? undefined : { pid: m[1]!, start: m[2]! }
-        })()
-        if (supervisor === undefined) return "alive"
-        // the very process (pid and start time) on the worker, not a zombie
-        const alive = await bytes(
+        const e0 = eventsOffset(paths)
+        const o0 = outputSize(paths)
+        // one round trip: whether the supervisor lives (judged first, so that what it wrote before dying is in
+        // the bytes read after), then the sizes, then exactly the new bytes of each file (they only grow)
+        const reply = await bytes(
           client,
-          `s=$(cat /proc/${supervisor.pid}/stat 2>/dev/null) && s=\${s##*) } && set -- $s && [ "$1" != Z ] && shift 19 && [ "$1" = ${supervisor.start} ] && echo alive`
+          `cd ${jobDir} 2>/dev/null || { echo gone 0 0; exit 0; }; ` +
+            `sv=$(grep '"type":"Started"' events.jsonl 2>/dev/null | tail -n 1 | ` +
+            `sed -n 's/.*"supervisorPid":\\([0-9]*\\),"supervisorStartTime":\\([0-9]*\\).*/\\1 \\2/p'); live=alive; ` +
+            `if [ -n "$sv" ]; then set -- $sv; st=$2; live=dead; s=$(cat /proc/$1/stat 2>/dev/null) && ` +
+            `s=\${s##*) } && set -- $s && [ "$1" != Z ] && shift 19 && [ "$1" = "$st" ] && live=alive; fi; ` +
+            `e=$(($(wc -c < events.jsonl 2>/dev/null || echo 0))); o=$(($(wc -c < output.log 2>/dev/null || echo 0))); ` +
+            `[ $e -ge ${e0} ] || e=${e0}; [ $o -ge ${o0} ] || o=${o0}; echo "$live $((e - ${e0})) $((o - ${o0}))"; ` +
+            `tail -c +${e0 + 1} events.jsonl 2>/dev/null | head -c $((e - ${e0})); ` +
+            `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
         )
-        return alive.toString().includes("alive") ? "alive" : "dead"
+        const headerEnd = reply.indexOf(10)
+        const [live, eventBytes, outputBytes] = reply.subarray(0, headerEnd).toString("utf8").split(" ")
+        if (live === "gone") return "dead"
+        const events = reply.subarray(headerEnd + 1, headerEnd + 1 + Number(eventBytes))
+        const output = reply.subarray(
+          headerEnd + 1 + Number(eventBytes),
+          headerEnd + 1 + Number(eventBytes) + Number(outputBytes)
+        )
+        const { lines, consumed } = lineSplitter()(events)
+        // output first: once an end is mirrored, readers take the output as complete
+        writeOutputAt(paths, o0, output)
+        appendEvents(paths, lines, e0 + consumed)
+        return live === "alive" ? "alive" : "dead"
       } finally {
         client.end()
       }
     },
     catch: () => "unknown" as const
   }).pipe(Effect.orElseSucceed(() => "unknown" as const))
+
+/**
+ * One connection's worth of following: the remote output and events streamed (`tail -f`) into the local files
+ * until an end is mirrored (true), or the connection drops (rejects).
+ */
+const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let finished = false
+    const fail = (e: unknown) => {
+      if (!finished) {
+        finished = true
+        reject(e instanceof Error ? e : new Error(String(e)))
+      }
+    }
+    client.once("close", () => fail(new Error("connection closed")))
+    client.once("error", fail)
+    let outAt = outputSize(paths)
+    client.exec(`cd ${jobDir} && : >> output.log && exec tail -c +${outAt + 1} -f output.log`, (err, stream) => {
+      if (err !== undefined && err !== null) return fail(err)
+      stream.on("data", (d: Buffer) => {
+        if (finished) return
+        writeOutputAt(paths, outAt, d)
+        outAt += d.length
+      })
+      stream.stderr.resume()
+    })
+    let evAt = eventsOffset(paths)
+    const split = lineSplitter()
+    client.exec(`cd ${jobDir} && : >> events.jsonl && exec tail -c +${evAt + 1} -f events.jsonl`, (err, stream) => {
+      if (err !== undefined && err !== null) return fail(err)
+      stream.stderr.resume()
+      let busy = Promise.resolve()
+      stream.on("data", (d: Buffer) => {
+        busy = busy.then(async () => {
+          if (finished) return
+          const { lines, consumed } = split(d)
+          if (consumed === 0) return
+          if (lines.some(endsJob)) {
+            // the end is mirrored last: everything the job wrote comes home before readers see it ended
+            const from = outAt
+            writeOutputAt(paths, from, await bytes(client, `tail -c +${from + 1} ${jobDir}/output.log`))
+          }
+          evAt += consumed
+          appendEvents(paths, lines, evAt)
+          if (lines.some(endsJob) && !finished) {
+            finished = true
+            resolve()
+          }
+        }, fail)
+      })
+    })
+  })
+
+/**
+ * Keeps the local output and events in step with the worker's until the job has ended. A dropped connection is
+ * opened again and following resumes from the byte offsets the local files hold: no line lost or repeated.
+ */
+export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    let cancelled = false
+    let client: Client | undefined
+    const loop = async () => {
+      for (let attempt = 0; !cancelled; attempt++) {
+        try {
+          const worker = workerFor(layout, state)
+          client = await connectTo(worker, 10_000)
+          if (cancelled) break
+          attempt = 0
+          await followOnce(client, remotePath(worker.remoteHome, "jobs", state.id), paths)
+          break
+        } catch {
+          if (cancelled) break
+          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)))
+        } finally {
+          client?.end()
+        }
+      }
+    }
+    loop().then(
+      () => resume(Effect.void),
+      () => resume(Effect.void)
+    )
+    return Effect.sync(() => {
+      cancelled = true
+      client?.end()
+    })
+  })
 
 export const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
@@ -275,6 +523,91 @@ export const requestStop = (state: JobState.JobState, signal: string, graceSecs:
     }
   }).pipe(Effect.ignore)
 
+/** The tmux socket and session of a job on its worker, as shell words there. */
+const sessionOf = (remoteHome: string, id: string) => ({
+  socket: remotePath(remoteHome, "tmux.sock"),
+  session: `jobs-${Ids.shortId(id)}`
+})
+
+/**
+ * Attaches this terminal to the job's tmux session on its worker, over SSH with a PTY: keys go there raw (C-b d
+ * detaches), window size changes follow. Returns when the user detaches or the session ends.
+ */
+export const attach = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void, string> =>
+  Effect.tryPromise({
+    try: async () => {
+      const worker = workerFor(layout, state)
+      const client = await connectTo(worker)
+      try {
+        const { socket, session } = sessionOf(worker.remoteHome, state.id)
+        const has = await Ssh.exec(client, `tmux -S ${socket} has-session -t ${q(`=${session}`)}`)
+        if (has.code !== 0)
+          throw new Error(`its tmux session on worker "${worker.name}" is gone (jobs logs ${Ids.shortId(state.id)})`)
+        const stdin = process.stdin
+        const stdout = process.stdout
+        await new Promise<void>((resolve, reject) => {
+          client.exec(
+            `exec tmux -S ${socket} attach-session -t ${q(`=${session}`)}`,
+            {
+              pty: {
+                term: process.env.TERM ?? "xterm-256color",
+                rows: stdout.rows ?? 24,
+                cols: stdout.columns ?? 80,
+                width: 0,
+                height: 0
+              }
+            },
+            (err, stream) => {
+              if (err !== undefined && err !== null) return reject(err)
+              const raw = stdin.isTTY === true
+              if (raw) stdin.setRawMode(true)
+              const onResize = () => stream.setWindow(stdout.rows ?? 24, stdout.columns ?? 80, 0, 0)
+              stdout.on("resize", onResize)
+              stdin.pipe(stream)
+              stream.on("data", (d: Buffer) => stdout.write(d))
+              stream.stderr.on("data", (d: Buffer) => process.stderr.write(d))
+              stream.on("close", () => {
+                stdout.off("resize", onResize)
+                stdin.unpipe(stream)
+                if (raw) stdin.setRawMode(false)
+                stdin.pause()
+                resolve()
+              })
+            }
+          )
+        })
+      } finally {
+        client.end()
+      }
+    },
+    catch: (e) => (e instanceof Error ? e.message : String(e))
+  })
+
+/** Deletes the job's folder and work dir on its worker, and its tmux session there. */
+export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void, string> =>
+  Effect.tryPromise({
+    try: async () => {
+      const worker = workerFor(layout, state)
+      const client = await connectTo(worker, 10_000)
+      try {
+        const { socket, session } = sessionOf(worker.remoteHome, state.id)
+        const rh = worker.remoteHome
+        await run(
+          client,
+          `tmux -S ${socket} kill-session -t ${q(`=${session}`)} 2>/dev/null; ` +
+            `rm -rf ${remotePath(rh, "jobs", state.id)} ${remotePath(rh, "workdirs", state.id)}`
+        )
+      } finally {
+        client.end()
+      }
+      // a later push must not look for unchanged files in a work dir that is gone
+      const cwd = state.spec?.cwd
+      if (cwd !== undefined && lastPush(layout, workerFor(layout, state).name, cwd) === state.id)
+        Fs.rmSync(pushFile(layout, workerFor(layout, state).name, cwd), { force: true })
+    },
+    catch: (e) => `worker "${state.spec?.worker ?? "(default)"}": ${e instanceof Error ? e.message : String(e)}`
+  })
+
 /** The ssh executor. Liveness and stops need the home's layout, so it is made per home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
@@ -283,5 +616,8 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
   requestStop: (state, signal, graceSecs) => requestStop(state, signal, graceSecs, layout),
   stopOrphans: () => Effect.succeed(false),
   release: () => Effect.void,
-  mirror: (state, paths) => mirror(state, layout, paths)
+  mirror: (state, paths) => mirror(state, layout, paths),
+  follow: (state, paths) => follow(state, layout, paths),
+  attach: (state) => attach(state, layout),
+  removeRemote: (state) => removeRemote(state, layout)
 })

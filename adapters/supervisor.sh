@@ -417,6 +417,16 @@ if [ "$_jtimeout" -gt 0 ] 2>/dev/null; then
 fi
 
 if [ -n "$_jtmux" ]; then
+  # fg must find the command stopped: run before its `kill -STOP`, fg would resume it early and then return
+  # with the stop itself (147) as if that were the exit. Linux shows the state in /proc; elsewhere, go on.
+  _ji=0
+  while [ "$_ji" -lt 300 ]; do
+    _js=$(cat "/proc/$_jpid/stat" 2>/dev/null) || break
+    _js=${_js##*) }
+    [ "${_js%% *}" = T ] && break
+    _ji=$((_ji + 1))
+    sleep 0.01
+  done
   fg %1 >/dev/null
   _jrc=$?
   if [ -f "$_jd/timedout" ]; then

@@ -1,5 +1,6 @@
 // Attaching a terminal to a job's tmux session, and the one-line summary printed when the user is back.
 import * as Effect from "effect/Effect"
+import * as Executors from "../adapters/executors.ts"
 import * as Tmux from "../adapters/tmux.ts"
 import { JobStateConflict } from "../core/errors.ts"
 import * as Home from "../core/home.ts"
@@ -10,6 +11,15 @@ import * as Render from "./render.ts"
 /** Attaches to the job's session (blocking until detach or the end), then prints where the job stands. */
 export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], home: string, job: JobState.JobObject) {
   const layout = Home.layout(home)
+  const remote = Executors.forHome(home).get(job.executor)
+  if (remote?.attach !== undefined) {
+    const state = (yield* jobs.refresh(job.id)).state
+    yield* Effect.mapError(
+      remote.attach(state),
+      (why) => new JobStateConflict({ message: `Cannot attach to job "${job.shortId}": ${why}` })
+    )
+    return yield* summary(jobs, job.id)
+  }
   if (job.executor !== "tmux") {
     return yield* new JobStateConflict({
       message: `Cannot attach to job "${job.shortId}": it does not run in tmux (jobs logs -f ${job.shortId} follows it)`
@@ -24,7 +34,11 @@ export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], ho
     })
   }
   yield* Effect.sync(() => Tmux.attach(layout, job.id))
-  const after = yield* jobs.get(job.id)
+  yield* summary(jobs, job.id)
+})
+
+const summary = Effect.fn("jobs.attach.summary")(function* (jobs: Jobs["Type"], id: string) {
+  const after = yield* jobs.get(id)
   yield* after.status === "running"
     ? Render.note(`${after.shortId} running (detached; jobs attach ${after.shortId} to return)`)
     : Render.note(`${after.shortId} ${Render.statusText(after)}`)

@@ -5,11 +5,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Duration from "../core/duration.ts"
 import { InvalidInput } from "../core/errors.ts"
+import * as JobState from "../core/job_state.ts"
+import type { Jobs } from "../core/jobs.ts"
 import * as Provider from "../core/provider.ts"
 import * as Workers from "../core/workers.ts"
 import type { Event } from "../events/mod.ts"
 import * as Argv from "./argv.ts"
 import * as GpuFlags from "./gpu_flags.ts"
+import * as Render from "./render.ts"
 
 /** What `--keep-alive` alone stands for (no duration: kept until `jobs gpu terminate` or a sweep). */
 export const KEEP_FOREVER = Argv.KEEP_FOREVER
@@ -83,6 +86,16 @@ export const options = {
 }
 
 const none = Option.none<string>()
+
+/** Waits until a GPU job's command has started on its instance (or the job ended first), saying so on stderr. */
+export const untilStarted = Effect.fn("jobs.run.gpu.untilStarted")(function* (jobs: Jobs["Type"], id: string) {
+  yield* Render.note("jobs: waiting for the instance to run the job...")
+  for (;;) {
+    const job = yield* jobs.get(id)
+    if (job.startedAt !== null || JobState.isTerminal(job.status)) return job
+    yield* Effect.sleep("500 millis")
+  }
+})
 
 /** Whether the flags ask for a GPU job. */
 export const isGpu = (flags: Flags): boolean => flags.gpu !== undefined && Option.isSome(flags.gpu)

@@ -116,8 +116,10 @@ export const submit = Effect.fn("jobs.run")(function* (
   submitMany: ReturnType<typeof Submit.make>["submitMany"]
 ) {
   const invocation = yield* Invocation
-  if (flags.attach && !flags.tmux) {
-    return yield* new InvalidInput({ message: "Cannot attach to a job without a terminal: --attach needs --tmux" })
+  if (flags.attach && !flags.tmux && Option.isNone(flags.on) && !GpuRun.isGpu(flags)) {
+    return yield* new InvalidInput({
+      message: "Cannot attach to a job without a terminal: --attach needs --tmux, --on WORKER or --gpu"
+    })
   }
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
   const priority = Option.isNone(flags.priority) ? undefined : Number(flags.priority.value)
@@ -188,6 +190,15 @@ export const submit = Effect.fn("jobs.run")(function* (
         ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) }
         : {}),
     ...(flags.noSync ? { sync: false } : {}),
+    // a long push shows how it goes, on a terminal (one line, redrawn, cleared at the end)
+    ...(remote && process.stderr.isTTY === true
+      ? {
+          onProgress: (text: string | null) =>
+            process.stderr.write(
+              text === null ? "\r\x1b[K" : `\r\x1b[K${text.slice(0, (process.stderr.columns ?? 80) - 1)}`
+            )
+        }
+      : {}),
     progressPattern: Option.getOrNull(flags.progressPattern),
     group: Option.getOrNull(flags.group),
     onDone: Option.getOrNull(flags.onDone),

@@ -14,6 +14,8 @@ export interface Launch {
   readonly layout: Home.Layout
   /** Push the cwd to a remote worker first (default true; ignored by local executors). */
   readonly sync?: boolean
+  /** Hears how a long push goes (a line to show), and null when it is over. */
+  readonly onProgress?: (text: string | null) => void
 }
 
 /** Liveness of a job's supervisor. `unknown` when it cannot be told right now (an unreachable host). */
@@ -39,6 +41,22 @@ export interface Executor {
    * supervisor lives (`unknown` when the worker cannot be reached).
    */
   readonly mirror?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<Liveness>
+  /**
+   * For remote executors: keeps the local events and output in step with the remote ones (one open connection,
+   * streamed) until the job has ended; a dropped connection is opened again and resumes from the byte offsets
+   * the local files hold. Interrupting it stops following.
+   */
+  readonly follow?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<void>
+  /**
+   * For executors whose jobs run in a terminal elsewhere: puts this process's terminal into the job's session
+   * (window size changes forwarded) until the user detaches or the session ends. Fails with why it cannot.
+   */
+  readonly attach?: (state: JobState.JobState) => Effect.Effect<void, string>
+  /**
+   * For remote executors: deletes what the job left on the remote side (its folder and work dir there, and its
+   * session). Fails with why when that side cannot be reached, so that nothing is forgotten half-way.
+   */
+  readonly removeRemote?: (state: JobState.JobState) => Effect.Effect<void, string>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

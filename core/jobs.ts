@@ -24,6 +24,9 @@ import { DEFAULT_GRACE_SECS, eventId, now } from "./submit.ts"
 export type { Submission, SubmitInput } from "./submit.ts"
 export { DEFAULT_GRACE_SECS } from "./submit.ts"
 
+/** What removing a remote job does with its files on the worker. */
+export type RemoteFiles = "delete" | "keep"
+
 export interface ListOptions {
   /** Only jobs of this project; undefined for every project. */
   readonly project?: string | undefined
@@ -33,6 +36,9 @@ export interface ListOptions {
 }
 
 /** Builds the service over a store and the executors. */
+/** How many jobs `list` reads at once (at most this many connections to workers at a time). */
+const READ_AHEAD = 8
+
 export const make = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
@@ -93,12 +99,32 @@ export const make = Effect.gen(function* () {
       const index = filtered ? scan() : undefined
       const out: Array<JobState.JobObject> = []
       let more = false
+      // jobs are read a few at a time, concurrently: a remote job's refresh is a round trip to its worker, and
+      // ten of them one after the other would make `list` take seconds
+      const ahead = new Map<string, Loaded>()
+      const read = (i: number) =>
+        Effect.gen(function* () {
+          const id = ids[i]!
+          if (!ahead.has(id)) {
+            const batch: Array<string> = [id]
+            for (let j = i - 1; j >= 0 && batch.length < READ_AHEAD; j--) {
+              if (index?.known(ids[j]!) === undefined) batch.push(ids[j]!)
+            }
+            const loaded = yield* Effect.forEach(batch, (b) => (index === undefined ? refresh(b) : index.settle(b)), {
+              concurrency: READ_AHEAD
+            })
+            for (const [n, b] of batch.entries()) ahead.set(b, loaded[n]!)
+          }
+          const loaded = ahead.get(id)!
+          ahead.delete(id)
+          return loaded
+        })
       for (let i = ids.length - 1; i >= 0; i--) {
         const id = ids[i]!
         let loaded: Loaded | undefined
         if (index !== undefined) {
           const known = index.known(id)
-          if (known === undefined) loaded = yield* index.settle(id)
+          if (known === undefined) loaded = yield* read(i)
           const project = known?.project ?? loaded?.state.spec?.project ?? null
           const status = known?.status ?? loaded!.state.status
           if (options.project !== undefined && project !== options.project) continue
@@ -108,7 +134,7 @@ export const make = Effect.gen(function* () {
           more = true
           break
         }
-        loaded ??= yield* refresh(id)
+        loaded ??= yield* read(i)
         if (options.statuses !== undefined && !options.statuses.includes(loaded.state.status)) continue
         out.push(toObject(loaded))
       }
@@ -217,17 +243,33 @@ export const make = Effect.gen(function* () {
       })
     })
 
-  const removeLoaded = (loaded: Loaded) =>
+  /** Whether a job left files on a remote side (a worker's work dir) that removing it would delete. */
+  const isRemote = (executorKind: string) => executors.get(executorKind)?.removeRemote !== undefined
+
+  const removeLoaded = (loaded: Loaded, remote: RemoteFiles = "delete") =>
     Effect.gen(function* () {
+      const executor = executors.get(loaded.state.spec?.executor ?? "local")
+      // the remote side first: a worker that cannot be reached leaves the job whole, not forgotten half-way
+      if (remote === "delete" && executor?.removeRemote !== undefined) {
+        yield* Effect.mapError(
+          executor.removeRemote(loaded.state),
+          (why) =>
+            new JobStateConflict({
+              message: `Cannot remove job "${Ids.shortId(loaded.state.id)}" from ${why} (--keep-remote removes it here only)`
+            })
+        )
+      }
       const key = loaded.state.spec?.key ?? null
       if (key !== null) yield* store.releaseKey(key, loaded.state.id)
-      const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor !== undefined) yield* executor.release(loaded.state, store.layout)
       yield* store.remove(loaded.state.id)
     })
 
-  /** Deletes a job's folder (and frees its key). A job that still runs is refused unless `force`, which kills it. */
-  const remove = (reference: string, options: { readonly force?: boolean } = {}) =>
+  /**
+   * Deletes a job's folder (and frees its key). A job that still runs is refused unless `force`, which kills it.
+   * A remote job's folder and work dir on its worker are deleted too, unless `remote` is "keep".
+   */
+  const remove = (reference: string, options: { readonly force?: boolean; readonly remote?: RemoteFiles } = {}) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
       let loaded = yield* refresh(id)
@@ -240,13 +282,22 @@ export const make = Effect.gen(function* () {
         yield* stop(id, { signal: "SIGKILL", graceSecs: 0 })
         loaded = yield* refresh(id)
       }
-      yield* removeLoaded(loaded)
+      yield* removeLoaded(loaded, options.remote)
       return toObject(loaded)
     })
 
-  /** Removes ended jobs, optionally only those that ended before `olderThanSecs` ago or have given statuses. */
+  /**
+   * Removes ended jobs, optionally only those that ended before `olderThanSecs` ago or have given statuses.
+   * Remote jobs: `remote` "delete" (the default) deletes their work dirs on the workers too, "keep" leaves those,
+   * "skip" leaves such jobs alone altogether (`onSkipped` hears of each).
+   */
   const clean = (
-    options: ListOptions & { readonly olderThanSecs?: number | undefined; readonly group?: string | undefined } = {}
+    options: ListOptions & {
+      readonly olderThanSecs?: number | undefined
+      readonly group?: string | undefined
+      readonly remote?: RemoteFiles | "skip"
+      readonly onSkipped?: (job: JobState.JobObject) => void
+    } = {}
   ) =>
     Effect.gen(function* () {
       const ids = yield* store.ids
@@ -262,13 +313,30 @@ export const make = Effect.gen(function* () {
         if (options.group !== undefined && state.spec?.group !== options.group) continue
         const ended = Date.parse(state.finishedAt ?? state.createdAt ?? "") || Ids.time(id)
         if (ended > cutoff) continue
-        yield* removeLoaded(loaded)
+        if (options.remote === "skip" && isRemote(state.spec?.executor ?? "local")) {
+          options.onSkipped?.(toObject(loaded))
+          continue
+        }
+        yield* removeLoaded(loaded, options.remote === "keep" ? "keep" : "delete")
         removed.push(toObject(loaded))
       }
       return removed
     })
 
   const isEnded = (id: string) => Effect.map(refresh(id), (l) => JobState.isTerminal(l.state.status))
+
+  /**
+   * For a remote job that is followed: streams its remote events and output into the local files for the life of
+   * the scope (one connection, resumed after a drop), and says whether the local files show the job ended — no
+   * connection per check. Undefined for a local job.
+   */
+  const remoteFollower = (loaded: Loaded) =>
+    Effect.gen(function* () {
+      const executor = executors.get(loaded.state.spec?.executor ?? "local")
+      if (executor?.follow === undefined || JobState.isTerminal(loaded.state.status)) return undefined
+      yield* Effect.forkScoped(executor.follow(loaded.state, loaded.paths))
+      return Effect.map(store.read(loaded.state.id), (l) => JobState.isTerminal(l.state.status))
+    })
 
   /** A job's events; with `follow`, goes on until the job has ended. */
   const events = (reference: string, options: { readonly follow?: boolean } = {}) =>
@@ -278,22 +346,25 @@ export const make = Effect.gen(function* () {
         const loaded = yield* refresh(id)
         const path = loaded.paths.eventsPath
         if (options.follow !== true) return Stream.fromIterable(EventLog.replaySync(path).events)
-        // a watcher of liveness: a supervisor that vanishes is recorded as Interrupted, which ends the stream
-        yield* Effect.forkScoped(Effect.repeat(refresh(id), Schedule.spaced("1 second")))
+        // a remote job streams its events home; a local one has a watcher of liveness: a supervisor that vanishes
+        // is recorded as Interrupted, which ends the stream
+        const remote = yield* remoteFollower(loaded)
+        if (remote === undefined) yield* Effect.forkScoped(Effect.repeat(refresh(id), Schedule.spaced("1 second")))
         return Follow.events(path).pipe(Stream.takeUntil((e) => e.type === "Exited" || e.type === "Interrupted"))
       })
     )
 
   /** A job's output from the start (or the last `tailLines` lines); with `follow`, until the job has ended. */
   const output = (reference: string, options: { readonly follow?: boolean; readonly tailLines?: number } = {}) =>
-    Stream.unwrap(
+    Stream.unwrapScoped(
       Effect.gen(function* () {
         const id = yield* resolve(reference)
         const paths = store.paths(id)
+        const remote = options.follow === true ? yield* remoteFollower(yield* refresh(id)) : undefined
         const offset = options.tailLines === undefined ? 0 : tailOffset(paths.logPath, options.tailLines)
         return Follow.bytes(paths.logPath, {
           offset,
-          done: options.follow === true ? isEnded(id) : Effect.succeed(true),
+          done: options.follow === true ? (remote ?? isEnded(id)) : Effect.succeed(true),
           alsoWatch: [paths.eventsPath]
         })
       })
@@ -312,6 +383,7 @@ export const make = Effect.gen(function* () {
     retry,
     remove,
     clean,
+    isRemote,
     events,
     output
   } as const

@@ -43,6 +43,8 @@ export interface SubmitInput {
   readonly sync?: boolean | undefined
   /** A GPU job's instance, bootstrap and downloads (executor gpu). */
   readonly gpu?: Event.GpuSpec | undefined
+  /** Hears how a long push goes (a line to show), and null when it is over. Not part of the job. */
+  readonly onProgress?: ((text: string | null) => void) | undefined
   /** output.log keeps at most this many bytes (default: max_log_size in config.yaml). */
   readonly maxLogBytes?: number | null | undefined
   /** A shell command run when the job has ended (its failure never changes the job's status). */
@@ -301,7 +303,14 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       }
       if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
       yield* executor
-        .start({ id, spec, paths, layout: store.layout, ...(input.sync === false ? { sync: false } : {}) })
+        .start({
+          id,
+          spec,
+          paths,
+          layout: store.layout,
+          ...(input.sync === false ? { sync: false } : {}),
+          ...(input.onProgress === undefined ? {} : { onProgress: input.onProgress })
+        })
         .pipe(
           Effect.tapError((e) =>
             store

@@ -28,8 +28,19 @@ export const appendSync = (
   path: string,
   events: ReadonlyArray<Event.Event>,
   options: { readonly sync?: boolean } = {}
-): void => {
-  const bytes = Buffer.from(events.map(Codec.encodeLine).join(""), "utf8")
+): void =>
+  // `sync: false` is for a caller that fsyncs a whole batch of files itself before relying on them
+  writeLines(path, events.map(Codec.encodeLine).join(""), options.sync !== false && events.some(Event.isLifecycle))
+
+/**
+ * Appends lines already encoded elsewhere (a worker's log being mirrored), in one write, fsynced: they may hold
+ * a job's end.
+ */
+export const appendLinesSync = (path: string, lines: ReadonlyArray<string>): void =>
+  writeLines(path, lines.map((l) => `${l}\n`).join(""), true)
+
+const writeLines = (path: string, text: string, sync: boolean): void => {
+  const bytes = Buffer.from(text, "utf8")
   const fd = Fs.openSync(path, Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_CREAT, 0o600)
   try {
     const written = Fs.writeSync(fd, bytes)
@@ -41,8 +52,7 @@ export const appendSync = (
       }
       throw new Error(`short write (${written} of ${bytes.length} bytes)`)
     }
-    // `sync: false` is for a caller that fsyncs a whole batch of files itself before relying on them
-    if (options.sync !== false && events.some(Event.isLifecycle)) Fs.fsyncSync(fd)
+    if (sync) Fs.fsyncSync(fd)
   } finally {
     Fs.closeSync(fd)
   }

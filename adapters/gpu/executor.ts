@@ -11,7 +11,7 @@ import { StartFailed } from "../../core/errors.ts"
 import type * as Executor from "../../core/executor.ts"
 import type * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
-import type * as JobState from "../../core/job_state.ts"
+import * as JobState from "../../core/job_state.ts"
 import * as Workers from "../../core/workers.ts"
 import { EventLog } from "../../events/mod.ts"
 import * as Proc from "../proc.ts"
@@ -103,6 +103,23 @@ const mirror = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPa
     return "dead" as const
   })
 
+/**
+ * Follows a GPU job: while it has no instance yet, its log is watched; once it has one, the instance is followed
+ * like any worker (mirrors are safe side by side with the keeper's: events under a lock, output positional).
+ */
+const follow = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPaths) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const now = JobState.fold(state.id, EventLog.replaySync(paths.eventsPath).events)
+      if (JobState.isTerminal(now.status)) return
+      if (now.instances.length > 0 && Workers.ofGpuJob(layout, state.id) !== undefined) {
+        return yield* Effect.flatMap(ssh, (m) => m.follow(now, layout, paths))
+      }
+      if (liveKeeper(paths.dir) === undefined) return
+      yield* Effect.sleep("250 millis")
+    }
+  })
+
 /** The gpu executor of a home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "gpu",
@@ -112,5 +129,13 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
     state.started === null ? Effect.void : Effect.flatMap(ssh, (m) => m.requestStop(state, signal, graceSecs, layout)),
   stopOrphans: () => Effect.succeed(false),
   release: () => Effect.void,
-  mirror: (state, paths) => mirror(layout, state, paths)
+  mirror: (state, paths) => mirror(layout, state, paths),
+  follow: (state, paths) => follow(layout, state, paths),
+  attach: (state) =>
+    state.instances.length === 0
+      ? Effect.fail("it has no instance (any more): jobs logs shows its output")
+      : Effect.flatMap(ssh, (m) => m.attach(state, layout)),
+  // an instance that is gone took the job's remote files with it
+  removeRemote: (state) =>
+    state.instances.length === 0 ? Effect.void : Effect.flatMap(ssh, (m) => m.removeRemote(state, layout))
 })

@@ -348,13 +348,17 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
         step++
         const t0 = performance.now()
         const code = await new Promise<number>((resolve, reject) => {
-          client.exec(`cd ${workdir} && . ${jobDir}/env && exec sh -c ${q(command)} </dev/null 2>&1`, (e, stream) => {
-            if (e !== undefined && e !== null) return reject(e)
-            // the bootstrap's output goes to the job's output, before the command's (mirrored after it)
-            stream.on("data", (d: Buffer) => Fs.appendFileSync(paths.logPath, d, { mode: 0o600 }))
-            stream.stderr.on("data", (d: Buffer) => Fs.appendFileSync(paths.logPath, d, { mode: 0o600 }))
-            stream.on("close", (c: number | null) => resolve(c ?? 255))
-          })
+          // the step's output goes to the job's output on the instance, ahead of the command's: the mirror brings
+          // both home byte for byte
+          client.exec(
+            `cd ${workdir} && . ${jobDir}/env && exec sh -c ${q(command)} </dev/null >> ${jobDir}/output.log 2>&1`,
+            (e, stream) => {
+              if (e !== undefined && e !== null) return reject(e)
+              stream.resume()
+              stream.stderr.resume()
+              stream.on("close", (c: number | null) => resolve(c ?? 255))
+            }
+          )
         })
         EventLog.appendSync(paths.eventsPath, [
           {
@@ -472,6 +476,8 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
     yield* note(`instance ${held.offer.provider}:${held.created.id} is ready`)
     const env = Fs.readFileSync(paths.envPath, "utf8")
     yield* SshExecutor.startOn({ id, spec, paths, layout }, held.worker, { beforeRun: beforeRun(held, gpu, env) }).pipe(
+      // what a failed bootstrap step said is in the output on the instance: bring it home before the release
+      Effect.tapError(() => SshExecutor.mirror(read(), layout, paths)),
       Effect.mapError((e) =>
         e.why.startsWith(BOOTSTRAP)
           ? new SetupError({ stage: "bootstrap", reason: e.why.slice(BOOTSTRAP.length) })

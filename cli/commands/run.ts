@@ -76,7 +76,7 @@ const options = {
   ),
   attach: Options.boolean("attach").pipe(
     Options.withAlias("a"),
-    Options.withDescription("With --tmux: attach right after the start (Ctrl+B D detaches)")
+    Options.withDescription("With --tmux or --on: attach right after the start (Ctrl+B D detaches)")
   ),
   key: Options.text("key").pipe(
     Options.withDescription("Idempotency key: a second run with the same key returns the first job"),
@@ -91,7 +91,11 @@ export const command = Command.make("run", options, (flags) =>
     const jobs = yield* Jobs
     const invocation = yield* Invocation
     const job = yield* RunSubmit.submit(flags, jobs.submit, jobs.submitMany)
-    if (flags.attach && job !== undefined) yield* AttachFlow.attach(jobs, invocation.home, job)
+    if (flags.attach && job !== undefined) {
+      // a GPU job has a session to attach to once its instance runs it
+      const ready = job.executor === "gpu" ? yield* GpuRun.untilStarted(jobs, job.id) : job
+      yield* AttachFlow.attach(jobs, invocation.home, ready)
+    }
   })
 ).pipe(
   Command.withDescription(

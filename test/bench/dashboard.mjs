@@ -3,7 +3,6 @@
 
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Path from "node:path"
 import { ensureHome, realEvents } from "./generate.mjs"
 import { BIN, capture, env, jobs, ms, NODE, sleep, stats, table, tempDir } from "./lib.mjs"
 

@@ -1,23 +1,27 @@
 // SSH workers against a real sshd on loopback: registering with host key verification (unknown, accepted,
 // changed, hashed known_hosts), ~/.ssh/config aliases, the reachability check, and the registry commands.
 import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { jobs, json, type Result } from "../support/cli.ts"
+import { BIN, eventually, jobs, jobsAsync, json, type Result } from "../support/cli.ts"
 import { scratch } from "../support/job_files.ts"
 import * as Sshd from "../support/sshd.ts"
+import { terminals } from "../support/terminal.ts"
 
 const tmp = scratch()
 const inCi = process.env.CI !== undefined
 const can = Sshd.available()
 if (!can && !inCi) console.warn("SKIPPING worker tests: install openssh-server (apt-get install openssh-server)")
 let server: Sshd.Sshd | undefined
+const terms = terminals(tmp)
 
 beforeAll(async () => {
   if (can || inCi) server = await Sshd.start()
 })
 afterAll(() => {
+  terms.cleanup()
   server?.stop()
   tmp.cleanup()
 })
@@ -199,7 +203,190 @@ describe.skipIf(!can && !inCi)("remote jobs", () => {
   })
 })
 
+describe.skipIf(!can && !inCi)("following a remote job", () => {
+  it("streams logs -f over one connection and resumes after it is cut, no line lost or repeated", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const worker = remoteHome()
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const job = json<{ id: string }>(
+      jobs(
+        [
+          "run",
+          "--on",
+          "w",
+          "-n",
+          "--json",
+          "--",
+          "sh",
+          "-c",
+          "for i in $(seq 1 80); do echo line $i; sleep 0.05; done"
+        ],
+        {
+          home,
+          env
+        }
+      )
+    )
+    const following = jobsAsync(["logs", "-f", job.id], { home, env })
+    // cut the connection twice while the job writes
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(server!.dropConnections()).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 1000))
+    server!.dropConnections()
+    const r = await following
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stdout.replaceAll("\r", "").trim().split("\n")
+    expect(lines).toEqual(Array.from({ length: 80 }, (_, i) => `line ${i + 1}`))
+    // the local copy is the same, byte for byte, as the worker's
+    const remote = Fs.readFileSync(Path.join(worker, "jobs", job.id, "output.log"))
+    expect(Fs.readFileSync(Path.join(home, "jobs", job.id, "output.log")).equals(remote)).toBe(true)
+    const types = as(home, ["events", job.id])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).type)
+    expect(types.filter((t) => t === "Exited")).toHaveLength(1)
+  })
+})
+
+describe.skipIf(!can && !inCi)("attaching to a remote job", () => {
+  it("attaches over SSH with a PTY, follows window size, detaches with C-b d, and ends at the done screen", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const worker = remoteHome()
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const go = Path.join(tmp.dir(), "go")
+    const job = json<{ id: string; shortId: string }>(
+      jobs(
+        [
+          "run",
+          "--on",
+          "w",
+          "-n",
+          "--json",
+          "--",
+          "sh",
+          "-c",
+          `i=0; while [ ! -f '${go}' ]; do echo "tick $i"; i=$((i+1)); sleep 0.2; done; echo finished`
+        ],
+        { home, env }
+      )
+    )
+    const term = terms.open(home)
+    await term.waitFor(/^\$/m, "the shell prompt")
+    const attach = `HOME='${server!.clientHome}' SSH_AUTH_SOCK= node -- '${BIN}' attach ${job.shortId}`
+    term.type(attach)
+    term.key("Enter")
+    await term.waitFor(/tick \d+/, "live output in the attached terminal")
+    // the remote session follows this terminal's size
+    const remoteWidth = () =>
+      ChildProcess.spawnSync(
+        "tmux",
+        ["-S", Path.join(worker, "tmux.sock"), "display", "-p", "-t", `=jobs-${job.shortId}:`, "#{window_width}"],
+        { encoding: "utf8" }
+      ).stdout.trim()
+    await eventually(() => (remoteWidth() === "160" ? true : undefined), 10_000, "the remote window at 160 columns")
+    term.resize(120, 30)
+    await eventually(() => (remoteWidth() === "120" ? true : undefined), 10_000, "the remote window at 120 columns")
+    term.key("C-b")
+    term.key("d")
+    await term.waitFor(new RegExp(`${job.shortId} running \\(detached`), "the summary after detaching")
+    expect(json<{ status: string }>(as(home, ["status", job.id, "--json"])).status).toBe("running")
+    term.type(attach)
+    term.key("Enter")
+    await term.waitFor(/tick \d+/, "live output after re-attaching")
+    Fs.writeFileSync(go, "")
+    await term.waitFor(/--- Job done \[exit 0\]\. Press any key to detach\. ---/, "the done screen")
+    term.key("x")
+    await term.waitFor(new RegExp(`${job.shortId} completed \\[0\\]`), "the summary after the session ended")
+    expect(as(home, ["logs", job.id]).stdout).toContain("finished")
+  })
+})
+
+describe.skipIf(!can && !inCi)("removing a remote job", () => {
+  it("deletes its work dir on the worker with --yes or after asking; without a terminal it names the flag", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const worker = remoteHome()
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const project = tmp.dir()
+    Fs.writeFileSync(Path.join(project, "data.txt"), "x\n")
+    const submit = () => {
+      const job = json<{ id: string; shortId: string }>(
+        jobs(["run", "--on", "w", "--json", "--", "true"], { home, env, cwd: project })
+      )
+      expect(as(home, ["wait", job.id, "--timeout", "60s"]).code).toBe(0)
+      return job
+    }
+    const remoteDirs = (id: string) =>
+      [Path.join(worker, "jobs", id), Path.join(worker, "workdirs", id)].filter((d) => Fs.existsSync(d))
+    const a = submit()
+    expect(remoteDirs(a.id)).toHaveLength(2)
+    const refused = as(home, ["rm", a.id])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toBe(
+      `Cannot remove job "${a.shortId}": it has a work dir on worker "w"; pass --yes to delete it there too, or --keep-remote to remove it here only\n`
+    )
+    expect(remoteDirs(a.id)).toHaveLength(2)
+    expect(Fs.existsSync(Path.join(home, "jobs", a.id))).toBe(true)
+    // clean leaves remote jobs alone unless told
+    expect(as(home, ["clean", "--all"]).stderr).toContain("kept 1 remote job")
+    expect(Fs.existsSync(Path.join(home, "jobs", a.id))).toBe(true)
+    const removed = as(home, ["rm", "--yes", a.id])
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(remoteDirs(a.id)).toEqual([])
+    expect(Fs.existsSync(Path.join(home, "jobs", a.id))).toBe(false)
+
+    const b = submit()
+    expect(as(home, ["rm", "--keep-remote", b.id]).code).toBe(0)
+    expect(remoteDirs(b.id)).toHaveLength(2)
+    expect(Fs.existsSync(Path.join(home, "jobs", b.id))).toBe(false)
+
+    // on a terminal it asks
+    const c = submit()
+    const term = terms.open(home)
+    await term.waitFor(/^\$/m, "the shell prompt")
+    term.type(`HOME='${server!.clientHome}' SSH_AUTH_SOCK= node -- '${BIN}' rm ${c.shortId}`)
+    term.key("Enter")
+    await term.waitFor(/Delete it there too\? \[y\/N\]/, "the question")
+    term.type("y")
+    term.key("Enter")
+    await term.waitFor(new RegExp(`removed ${c.shortId}`), "the removal")
+    expect(remoteDirs(c.id)).toEqual([])
+  })
+})
+
 describe.skipIf(!can && !inCi)("pushes", () => {
+  it("shows how a push goes on a terminal, and clears the line at the end", () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    const project = tmp.dir()
+    for (let i = 0; i < 8; i++) Fs.writeFileSync(Path.join(project, `f${i}.bin`), Crypto.randomBytes(1 << 20))
+    // `script` gives the command a terminal and keeps every byte written to it, redrawn lines included
+    const r = ChildProcess.spawnSync("script", ["-qec", `node -- '${BIN}' run --on w -- true`, "/dev/null"], {
+      cwd: project,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: "",
+        JOBS_HOME: home,
+        HOME: server!.clientHome,
+        SSH_AUTH_SOCK: "",
+        JOBS_PUSH_PROGRESS_AFTER_MS: "0"
+      }
+    })
+    expect(r.status, r.stdout).toBe(0)
+    expect(r.stdout).toMatch(/\r\x1b\[Kpushing: \d+% of the files' bytes/)
+    // the progress line is cleared before the job's id is printed
+    expect(r.stdout).toMatch(/\r\x1b\[K[0-9a-z]{8}\r?\n/)
+  })
+
   it("sends almost nothing on a second push of an unchanged 2,000-file tree", () => {
     const home = tmp.home()
     Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)

@@ -15,7 +15,22 @@ export interface Sshd {
   readonly dir: string
   readonly stop: () => void
   readonly start: () => Promise<void>
+  /** Cuts every open connection (kills the server's per-connection processes); the server keeps listening. */
+  readonly dropConnections: () => number
 }
+
+const childrenOf = (pid: number): Array<number> =>
+  Fs.readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = Fs.readFileSync(`/proc/${d}/stat`, "utf8")
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -92,6 +107,17 @@ export const start = async (): Promise<Sshd> => {
       child?.kill()
       child = undefined
     },
-    start: startServer
+    start: startServer,
+    dropConnections: () => {
+      const pids = child?.pid === undefined ? [] : childrenOf(child.pid)
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL")
+        } catch {
+          // gone already
+        }
+      }
+      return pids.length
+    }
   }
 }

@@ -35,6 +35,8 @@ export const terminals = (tmp: { readonly dir: () => string }) => {
       type: (text: string) => tmuxOf(socket, ["send-keys", "-t", "user", "-l", text]),
       key: (key: string) => tmuxOf(socket, ["send-keys", "-t", "user", key]),
       screen,
+      resize: (columns: number, rows: number) =>
+        tmuxOf(socket, ["resize-window", "-t", "user", "-x", String(columns), "-y", String(rows)]),
       waitFor: (pattern: RegExp, what: string, timeoutMs = 15_000) =>
         eventually(() => (pattern.test(screen()) ? true : undefined), timeoutMs, what)
     }
