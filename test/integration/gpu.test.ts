@@ -324,7 +324,17 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
 
   it("--keep-alive: kept after the job, listed with its cost, ended by gpu terminate or by a sweep past its duration", async () => {
     const home = tmp.home()
-    const forever = run(home, ["--gpu", "A100", "--provider", "runpod", "--keep-alive", "--", "echo", "kept"])
+    const forever = run(home, [
+      "--gpu",
+      "A100",
+      "--provider",
+      "runpod",
+      "--keep-alive",
+      "--",
+      "sh",
+      "-c",
+      "mkdir -p out && echo kept > out/f && echo kept"
+    ])
     // a guard that would wait 10 minutes: here the sweep is what ends it once its second is over
     const r = jobs(["run", "--json", "--gpu", "A100", "--provider", "vast", "--keep-alive=1s", "--", "echo", "kept"], {
       home,
@@ -351,6 +361,12 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
       reason: "kept alive past its duration"
     })
     expect(swept.find((v) => v.job === forever.id)?.terminated).toBe(false)
+    // a kept instance is a worker like any: files come back with jobs pull
+    const dest = tmp.dir()
+    const pulled = as(home, ["pull", forever.id, "./out", dest])
+    expect(pulled.code, pulled.stderr).toBe(0)
+    expect(Fs.readFileSync(Path.join(dest, "out", "f"), "utf8")).toBe("kept\n")
+    expect(as(home, ["logs", forever.id]).stdout).toMatch(/^kept\r?\n$/)
     expect(as(home, ["gpu", "terminate", forever.shortId]).stdout).toMatch(/terminated$/m)
     await noneAlive()
     expect(as(home, ["gpu", "ls"]).stderr).not.toContain("kept alive")
