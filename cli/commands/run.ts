@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import { Jobs } from "../../core/jobs.ts"
 import * as AttachFlow from "../attach_flow.ts"
 import * as GpuRun from "../gpu_run.ts"
+import * as GpuRunOptions from "../gpu_run_options.ts"
 import { Invocation } from "../invocation.ts"
 import * as RunSubmit from "../run_submit.ts"
 
@@ -82,7 +83,7 @@ const options = {
     Options.withDescription("Idempotency key: a second run with the same key returns the first job"),
     Options.optional
   ),
-  ...GpuRun.options
+  ...GpuRunOptions.options
 }
 
 /** `jobs run [flags] -- CMD [ARGS...]` */

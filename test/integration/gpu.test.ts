@@ -113,12 +113,16 @@ afterEach(async () => {
   if (url !== "") await admin("faults", { rateLimit: {}, noCapacity: [], createThenFail: [], sshLateSecs: 0 })
 })
 afterAll(async () => {
-  if (emulator !== undefined) {
-    expect(await alive()).toEqual([])
-    emulator.kill("SIGTERM")
-    await new Promise((r) => emulator!.once("exit", r))
+  try {
+    if (emulator !== undefined) expect(await alive()).toEqual([])
+  } finally {
+    // a TERM closes the emulator: whatever is left (an sshd, a job on it) ends with it
+    if (emulator !== undefined && emulator.exitCode === null) {
+      emulator.kill("SIGTERM")
+      await new Promise((r) => emulator!.once("exit", r))
+    }
+    tmp.cleanup()
   }
-  tmp.cleanup()
 })
 
 describe.skipIf(!can && !inCi)("jobs run --gpu", () => {

@@ -55,11 +55,13 @@ beforeAll(async () => {
   delete process.env.SSH_AUTH_SOCK
 })
 afterAll(async () => {
-  if (emulator !== undefined) {
-    assert.deepStrictEqual(await alive(), [])
-    await emulator.close()
+  try {
+    if (emulator !== undefined) assert.deepStrictEqual(await alive(), [])
+  } finally {
+    // closing ends whatever is left (its sshd, the jobs on it), whatever the assertion said
+    await emulator?.close()
+    tmp.cleanup()
   }
-  tmp.cleanup()
 })
 
 describe("RemoteJob", () => {

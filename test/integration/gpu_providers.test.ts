@@ -79,9 +79,10 @@ beforeAll(async () => {
   publicKey = Fs.readFileSync(Path.join(keyDir, "id_ed25519.pub"), "utf8").trim()
 })
 afterAll(async () => {
-  if (emulator !== undefined) {
-    expect(await alive()).toEqual([])
-    await emulator.close()
+  try {
+    if (emulator !== undefined) expect(await alive()).toEqual([])
+  } finally {
+    await emulator?.close()
   }
 })
 

@@ -51,8 +51,14 @@ export const command = Command.make(
             for (const [k, v] of Object.entries(env)) yield* Render.line(`export ${k}=${v}`)
           }
           // until Ctrl-C or a TERM: then every instance is ended and its sshd stopped
+          // (or until whoever started it is gone: an orphaned emulator would keep its instances' sshds alive)
+          const parent = process.ppid
           yield* Effect.async<void>((resume) => {
-            const done = () => resume(Effect.void)
+            const orphaned = setInterval(() => process.ppid !== parent && done(), 1000)
+            const done = () => {
+              clearInterval(orphaned)
+              resume(Effect.void)
+            }
             process.once("SIGINT", done)
             process.once("SIGTERM", done)
           })
