@@ -375,47 +375,54 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
       void env
     }
 
-  /** Follows the job to its end: mirrors its log, keeps the guard's hold fresh, watches the instance. */
-  const follow = (held: { provider: Provider.Provider; created: Provider.Created; worker: Workers.Worker }) =>
-    Effect.gen(function* () {
-      const jobDir = SshExecutor.remotePath(held.worker.remoteHome, "jobs", id)
-      let lastTouch = Date.now()
-      let unknownSince: number | null = null
+  /**
+   * Follows the job to its end: its output and events streamed home over one connection (the ssh executor's
+   * follow), while a watcher keeps the guard's hold fresh, asks the provider whether the instance still runs, and
+   * checks now and then that the supervisor there lives.
+   */
+  const follow = (held: { provider: Provider.Provider; created: Provider.Created; worker: Workers.Worker }) => {
+    const jobDir = SshExecutor.remotePath(held.worker.remoteHome, "jobs", id)
+    const streamed = SshExecutor.follow(read(), layout, paths)
+    const watch = Effect.gen(function* () {
+      let lastTouch = 0
+      let lastCheck = Date.now()
       for (;;) {
         yield* Effect.sleep(pollMs)
-        const liveness = yield* SshExecutor.mirror(read(), layout, paths)
-        const state = read()
-        if (JobState.isTerminal(state.status)) return
+        if (JobState.isTerminal(read().status)) return
         if (Date.now() - lastTouch > (holdSecs * 1000) / 3) {
           yield* Effect.ignore(onInstance(held.worker, `touch ${jobDir}/hold`))
           lastTouch = Date.now()
         }
-        if (liveness === "unknown") {
-          unknownSince ??= Date.now()
-          const instance = yield* Effect.either(held.provider.get(held.created.id))
-          const gone =
-            instance._tag === "Right" &&
-            (instance.right === undefined ||
-              (instance.right.state !== "running" && instance.right.state !== "provisioning"))
-          if (gone) {
+        if (Date.now() - lastCheck < 5 * pollMs) continue
+        lastCheck = Date.now()
+        const instance = yield* Effect.either(held.provider.get(held.created.id))
+        const gone =
+          instance._tag === "Right" &&
+          (instance.right === undefined ||
+            (instance.right.state !== "running" && instance.right.state !== "provisioning"))
+        if (gone) {
+          yield* SshExecutor.mirror(read(), layout, paths)
+          if (!JobState.isTerminal(read().status))
             yield* append({
               type: "Interrupted",
               ...common(),
               reason: `the instance ended under the job (${instance._tag === "Right" ? (instance.right?.providerState ?? "gone") : "?"})`
             })
-            return
-          }
-        } else unknownSince = null
-        if (liveness === "dead" && state.started !== null) {
-          yield* SshExecutor.mirror(read(), layout, paths)
-          if (!JobState.isTerminal(read().status)) {
-            yield* append({ type: "Interrupted", ...common(), reason: "the supervisor on the instance is gone" })
-          }
           return
         }
-        void unknownSince
+        // a supervisor killed on the instance writes no Exited: the mirror's liveness check sees it
+        const liveness = yield* SshExecutor.mirror(read(), layout, paths)
+        if (liveness === "dead" && read().started !== null && !JobState.isTerminal(read().status)) {
+          yield* append({ type: "Interrupted", ...common(), reason: "the supervisor on the instance is gone" })
+          return
+        }
       }
     })
+    // whichever ends first: the end streamed home, or the watcher's verdict; then the last bytes are mirrored
+    return Effect.raceFirst(streamed, watch).pipe(
+      Effect.zipRight(Effect.ignore(SshExecutor.mirror(read(), layout, paths)))
+    )
+  }
 
   /** Copies the listed paths back into the job's cwd. */
   const download = (held: { worker: Workers.Worker }, spec: Event.GpuSpec, cwd: string) =>

@@ -260,6 +260,19 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
     }
   })
 
+  it("an instance that vanishes under the job: interrupted, and the terminate of the gone instance succeeds", async () => {
+    const home = tmp.home()
+    const job = run(home, ["--gpu", "A100", "--provider", "runpod", "--", "sleep", "300"])
+    await running(home, job.id)
+    const instance = (await alive()).find((i: any) => i.name === `jobs-${job.id}`)
+    await admin(`vanish/runpod/${instance.id}`, {})
+    await until(() => (status(home, job.id).status === "interrupted" ? true : undefined), 30_000, "interrupted")
+    expect(status(home, job.id).reason).toMatch(/^the instance ended under the job/)
+    await until(() => events(home, job.id).find((e) => e.type === "Terminated"), 30_000, "Terminated")
+    expect(events(home, job.id).find((e) => e.type === "Terminated")).toMatchObject({ by: "keeper", confirmed: true })
+    await noneAlive()
+  })
+
   it("a faulty provider (429s, no capacity on the first offer, a create that fails, SSH late): runs on the next offer", async () => {
     const home = tmp.home()
     await admin("faults", {
