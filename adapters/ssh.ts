@@ -5,7 +5,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Client, type ConnectConfig } from "ssh2"
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2"
 import * as Workers from "../core/workers.ts"
 
 /** Where and as whom to connect, after ~/.ssh/config. */
@@ -213,8 +213,13 @@ export const connect = (
     client.connect(config)
   })
 
+/** What runs commands: an ssh2 client, or a shared connection (ssh_mux.ts). */
+export interface Execs {
+  exec(command: string, callback: (err: Error | undefined, channel: ClientChannel) => void): unknown
+}
+
 /** Runs a command (a shell string on the worker) and collects its output. */
-export const exec = (client: Client, command: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+export const exec = (client: Execs, command: string): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((resolvePromise, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)

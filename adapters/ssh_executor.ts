@@ -7,7 +7,6 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import type { Client } from "ssh2"
 import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
@@ -18,6 +17,7 @@ import { makeDirs } from "../core/job_store.ts"
 import * as Workers from "../core/workers.ts"
 import { EventLog } from "../events/mod.ts"
 import * as Ssh from "./ssh.ts"
+import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
 
 const q = EnvFile.shQuote
@@ -29,18 +29,11 @@ export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>):
   return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
 }
 
-// a registered worker, or a GPU job's instance (an ad-hoc worker found through the job's log)
-const workerOf = (layout: Home.Layout, name: string | null, jobId: string) => Workers.find(layout, name, jobId)
-
-/** Connects to a worker; an ad-hoc one (a GPU instance) checks and records its host key in the job's known_hosts. */
-const connectTo = (worker: Workers.Worker, timeoutMs?: number) =>
-  Ssh.connect(worker.connection, {
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true })
-  })
+/** A registered worker (null: the default), or with the job's id a GPU job's instance (an ad-hoc worker). */
+export const workerOf = (layout: Home.Layout, name: string | null, jobId?: string) => Workers.find(layout, name, jobId)
 
 /** Runs a shell command on a connection, with optional stdin; fails on a non-zero exit. */
-const run = async (client: Client, command: string, stdin?: string | Buffer) =>
+export const run = async (client: Mux.Connection, command: string, stdin?: string | Buffer) =>
   new Promise<string>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
@@ -57,7 +50,7 @@ const run = async (client: Client, command: string, stdin?: string | Buffer) =>
   })
 
 /** Runs a command and returns its raw stdout bytes. */
-const bytes = async (client: Client, command: string) =>
+const bytes = async (client: Mux.Connection, command: string) =>
   new Promise<Buffer>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
@@ -150,33 +143,50 @@ const formatBytes = (n: number): string =>
       ? `${(n / (1 << 20)).toFixed(1)} MiB`
       : `${Math.round(n / 1024)} KiB`
 
-/** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`); JOBS_BIN for a library's process. */
+/** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
 export const selfCommand = (): string =>
   `${q(process.execPath)} -- ${q(process.env.JOBS_BIN ?? process.argv[1] ?? "jobs")} __ssh`
 
-/** What a caller may do on the worker between the push and the start of the job (a GPU job's bootstrap). */
+/** What a caller may do on the worker between the push and the launch of the job (a GPU job's bootstrap). */
 export interface StartHooks {
   readonly beforeRun?: (
-    client: Client,
+    client: Mux.Connection,
     where: { readonly jobDir: string; readonly workdir: string; readonly remoteHome: string }
   ) => Promise<void>
 }
 
-const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> => startOn(launch)
+/** Where a job's files are on the worker, as shell words there, for the command that launches its supervisor. */
+export interface RemoteJob {
+  readonly script: string
+  readonly jobDir: string
+  readonly workdir: string
+}
 
-/** Starts a job on its worker (or on `given`), with hooks. */
-export const startOn = (
+/** The supervisor in a session of the worker's own tmux server. */
+const inTmux = (launch: Executor.Launch, where: RemoteJob, remoteHome: string): string =>
+  // a stale session of the same name (a job id's short form repeats only by chance) goes first
+  `tmux -S ${sessionOf(remoteHome, launch.id).socket} kill-session -t ${q(`=${sessionOf(remoteHome, launch.id).session}`)} 2>/dev/null || :; ` +
+  `tmux -S ${sessionOf(remoteHome, launch.id).socket} -f /dev/null new-session -d -s ${sessionOf(remoteHome, launch.id).session} -- ` +
+  `/bin/sh ${where.script} --tmux ${where.jobDir} ${launch.id} ` +
+  `${launch.spec.timeoutSecs === null ? 0 : Math.ceil(launch.spec.timeoutSecs)} ${Math.ceil(launch.spec.graceSecs)} - --`
+
+/**
+ * Prepares the job on its worker (folders, supervisor, env, argv, the pushed cwd) and launches its supervisor with
+ * the command `launcher` gives (tmux by default; sbatch for a Slurm job). Returns what that command printed.
+ */
+export const start = (
   launch: Executor.Launch,
-  given?: Workers.Worker,
-  hooks: StartHooks = {}
-): Effect.Effect<void, StartFailed> =>
+  launcher: (launch: Executor.Launch, where: RemoteJob, remoteHome: string) => string = inTmux,
+  hooks: StartHooks = {},
+  given?: Workers.Worker
+): Effect.Effect<string, StartFailed> =>
   Effect.tryPromise({
     try: async () => {
       const { layout, spec, id, paths } = launch
       const worker = given ?? workerOf(layout, spec.worker, id)
       if (worker === undefined)
         throw new Error(`no worker "${spec.worker ?? "(default)"}" (jobs worker add NAME user@host)`)
-      const client = await connectTo(worker)
+      const client = await Mux.open(layout, worker)
       try {
         const rh = worker.remoteHome
         const jobDir = remotePath(rh, "jobs", id)
@@ -186,16 +196,11 @@ export const startOn = (
         // the job's env and argv files. The script goes on stdin (never the command line, which `ps` shows there):
         // the env file holds secrets. The job's environment on a worker is only what --env / --env-file named.
         const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
-        // a stale session of the same name (a job id's short form repeats only by chance) goes first
-        const startSession =
-          `tmux -S ${sessionOf(rh, id).socket} kill-session -t ${q(`=${sessionOf(rh, id).session}`)} 2>/dev/null || :; ` +
-          `tmux -S ${sessionOf(rh, id).socket} -f /dev/null new-session -d -s ${sessionOf(rh, id).session} -- ` +
-          `/bin/sh ${script} --tmux ${jobDir} ${id} ${spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)} ` +
-          `${Math.ceil(spec.graceSecs)} - --`
+        const startSession = launcher(launch, { script, jobDir, workdir }, rh)
         const sync = launch.sync !== false
-        // with a hook to run first, the session starts in a round trip of its own
+        // with a hook to run first, the launch is a round trip of its own
         const later = sync || hooks.beforeRun !== undefined
-        await run(
+        const prepared = await run(
           client,
           "exec /bin/sh -s",
           [
@@ -256,8 +261,9 @@ export const startOn = (
             }
           ])
         }
+        // what the launch command printed (sbatch: the Slurm job id)
         await hooks.beforeRun?.(client, { jobDir, workdir, remoteHome: rh })
-        if (later) await run(client, startSession)
+        return later ? await run(client, startSession) : prepared
       } finally {
         client.end()
       }
@@ -376,7 +382,7 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
   Effect.tryPromise({
     try: async (): Promise<Executor.Liveness> => {
       const worker = workerFor(layout, state)
-      const client = await connectTo(worker, 5000)
+      const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
       try {
         const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
         const e0 = eventsOffset(paths)
@@ -396,7 +402,12 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
             `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
         )
         const headerEnd = reply.indexOf(10)
-        const [live, eventBytes, outputBytes] = reply.subarray(0, headerEnd).toString("utf8").split(" ")
+        const header = /^(alive|dead|gone) (\d+) (\d+)$/.exec(
+          reply.subarray(0, Math.max(0, headerEnd)).toString("utf8")
+        )
+        // no answer (a connection cut mid-way): nothing can be told, and nothing is judged from it
+        if (header === null) return "unknown"
+        const [, live, eventBytes, outputBytes] = header
         if (live === "gone") return "dead"
         const events = reply.subarray(headerEnd + 1, headerEnd + 1 + Number(eventBytes))
         const output = reply.subarray(
@@ -419,7 +430,7 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
  * One connection's worth of following: the remote output and events streamed (`tail -f`) into the local files
  * until an end is mirrored (true), or the connection drops (rejects).
  */
-const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promise<void> =>
+const followOnce = (client: Mux.Connection, jobDir: string, paths: Home.JobPaths): Promise<void> =>
   new Promise((resolve, reject) => {
     let finished = false
     const fail = (e: unknown) => {
@@ -439,6 +450,8 @@ const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promi
         outAt += d.length
       })
       stream.stderr.resume()
+      // a follower that stops before the job's end is a lost connection, whatever closed it
+      stream.on("close", () => fail(new Error("the output follower stopped")))
     })
     let evAt = eventsOffset(paths)
     const split = lineSplitter()
@@ -446,6 +459,7 @@ const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promi
       if (err !== undefined && err !== null) return fail(err)
       stream.stderr.resume()
       let busy = Promise.resolve()
+      stream.on("close", () => void busy.then(() => fail(new Error("the events follower stopped"))))
       stream.on("data", (d: Buffer) => {
         busy = busy.then(async () => {
           if (finished) return
@@ -474,12 +488,12 @@ const followOnce = (client: Client, jobDir: string, paths: Home.JobPaths): Promi
 export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     let cancelled = false
-    let client: Client | undefined
+    let client: Mux.Connection | undefined
     const loop = async () => {
       for (let attempt = 0; !cancelled; attempt++) {
         try {
           const worker = workerFor(layout, state)
-          client = await connectTo(worker, 10_000)
+          client = await Mux.open(layout, worker, { timeoutMs: 10_000 })
           if (cancelled) break
           attempt = 0
           await followOnce(client, remotePath(worker.remoteHome, "jobs", state.id), paths)
@@ -508,7 +522,7 @@ export const requestStop = (state: JobState.JobState, signal: string, graceSecs:
     if (started === null || layout === undefined) return
     const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
     if (worker === undefined) return
-    const client = await connectTo(worker, 5000)
+    const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
     try {
       const sig = signal.replace(/^SIG/, "")
       const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
@@ -537,7 +551,7 @@ export const attach = (state: JobState.JobState, layout: Home.Layout): Effect.Ef
   Effect.tryPromise({
     try: async () => {
       const worker = workerFor(layout, state)
-      const client = await connectTo(worker)
+      const client = await Mux.open(layout, worker)
       try {
         const { socket, session } = sessionOf(worker.remoteHome, state.id)
         const has = await Ssh.exec(client, `tmux -S ${socket} has-session -t ${q(`=${session}`)}`)
@@ -588,7 +602,7 @@ export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Eff
   Effect.tryPromise({
     try: async () => {
       const worker = workerFor(layout, state)
-      const client = await connectTo(worker, 10_000)
+      const client = await Mux.open(layout, worker, { timeoutMs: 10_000 })
       try {
         const { socket, session } = sessionOf(worker.remoteHome, state.id)
         const rh = worker.remoteHome
@@ -611,7 +625,7 @@ export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Eff
 /** The ssh executor. Liveness and stops need the home's layout, so it is made per home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
-  start,
+  start: (launch) => Effect.asVoid(start(launch)),
   liveness: () => Effect.succeed("unknown" as const),
   requestStop: (state, signal, graceSecs) => requestStop(state, signal, graceSecs, layout),
   stopOrphans: () => Effect.succeed(false),

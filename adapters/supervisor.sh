@@ -4,8 +4,8 @@
 # Started and Exited events itself, forwards stop requests to the whole group (signal, grace, then KILL) and
 # enforces the timeout.
 #
-# usage: supervisor.sh [--tmux] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
-#    or: supervisor.sh [--tmux] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
+# usage: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
+#    or: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
 #   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports, plus
 #   JOBS_PROGRESS=JOB_DIR/progress (a program may append "DONE TOTAL [MESSAGE]" lines to it).
 #   Signals: TERM/INT/HUP stop the job with the request in JOB_DIR/stop ("SIGNAL GRACE"), else TERM and GRACE.
@@ -13,11 +13,17 @@
 #   Ctrl+C reaches it), the pane is captured to output.log, and a done screen waits for a key at the end. The
 #   shell is blocked in `fg` meanwhile and cannot run traps: stop requests are carried out by whoever makes them
 #   (`jobs stop` signals the group itself), and the timeout by the watcher.
+#   --slurm: run as a Slurm batch job (the batch script execs this). A TERM without a stop request of ours is
+#   Slurm's: its time limit or a scancel. scontrol says which, and it is recorded (TimedOut or StopRequested)
+#   before the job is stopped as usual, so the job ends timed-out or stopped rather than failed.
 # Variables start with _j so that nothing from a job's environment can collide with them.
 
-_jtmux= _jwritermode=
+_jtmux= _jwritermode= _jslurm=
 if [ "$1" = "--tmux" ]; then
   _jtmux=1
+  shift
+elif [ "$1" = "--slurm" ]; then
+  _jslurm=1
   shift
 elif [ "$1" = "--writer" ]; then
   # supervisor.sh --writer JOB_DIR JOB_ID: copy stdin to the job's output with its limit (tmux's pipe-pane)
@@ -76,7 +82,7 @@ _jstarttime() {
 # _jgroup_alive: does any non-zombie process remain in the job's process group?
 _jgroup_alive() {
   for _jp in /proc/[0-9]*; do
-    read -r _js <"$_jp/stat" 2>/dev/null || continue
+    read -r _js 2>/dev/null <"$_jp/stat" || continue
     _js=${_js##*) }
     # shellcheck disable=SC2086
     set -- $_js
@@ -275,12 +281,48 @@ _jstop() {
 _jon_stop() {
   _jtrapped=1
   _jsig=TERM
+  [ -n "$_jslurm" ] && [ -z "$_jstopping" ] && [ ! -f "$_jd/stop" ] && _jslurm_why
   if [ -f "$_jd/stop" ]; then
     read -r _jsig _jg <"$_jd/stop" 2>/dev/null
     case $_jg in '' | *[!0-9]*) ;; *) _jgrace=$_jg ;; esac
     case $_jsig in '' | *[!A-Z0-9]*) _jsig=TERM ;; esac
   fi
   _jstop "$_jsig"
+}
+
+# _jslurm_secs LIMIT: Slurm's [DAYS-]HH:MM:SS in seconds (0 when unlimited or unreadable).
+_jslurm_secs() {
+  _jdays=0 _jlim=$1
+  case $_jlim in *-*) _jdays=${_jlim%%-*} _jlim=${_jlim#*-} ;; esac
+  case $_jdays:$_jlim in *[!0-9:]* | :*) printf 0 && return ;; esac
+  _jifs=$IFS
+  IFS=:
+  # shellcheck disable=SC2086
+  set -- $_jlim
+  IFS=$_jifs
+  _jsum=0
+  for _jpart in "$@"; do
+    _jpart=${_jpart#0}
+    _jsum=$((_jsum * 60 + ${_jpart:-0}))
+  done
+  _jdays=${_jdays#0}
+  printf '%s' $((${_jdays:-0} * 86400 + _jsum))
+}
+
+# _jslurm_why: a TERM under Slurm that jobs did not ask for. scontrol tells a time limit (TimedOut) from a scancel
+# (StopRequested, and the stop request the hooks read); when it cannot be asked, nothing is claimed.
+_jslurm_why() {
+  _jinfo=$(scontrol show job -o "$SLURM_JOB_ID" 2>/dev/null) || return 0
+  case $_jinfo in
+    *JobState=TIMEOUT* | *JobState=DEADLINE* | *Reason=TimeLimit* | *Reason=DeadLine*)
+      _jlim=${_jinfo##*TimeLimit=}
+      _jemit TimedOut timedout ",\"timeoutSecs\":$(_jslurm_secs "${_jlim%% *}")"
+      ;;
+    *JobState=*)
+      printf 'TERM %s\n' "$_jgrace" >"$_jd/stop"
+      _jemit StopRequested slurmstop ",\"signal\":\"SIGTERM\",\"graceSecs\":$_jgrace"
+      ;;
+  esac
 }
 
 _jon_timeout() {
@@ -441,11 +483,20 @@ if [ -n "$_jtmux" ]; then
     _ji=$((_ji + 1))
   done
 else
-  # wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit
+  # wait returns early (above 128) when a trapped signal arrives; only a wait that no trap cut short is the exit.
+  # When the command ends as the signal arrives (a TERM to the supervisor and the group at once, as Slurm sends
+  # it), the cut-short wait may have collected it already: the next wait finds no such job (127), and the status
+  # before it was the command's.
+  _jrc=
   while :; do
     _jtrapped=
+    _jprev=$_jrc
     wait "$_jpid"
     _jrc=$?
+    if [ "$_jrc" -eq 127 ] && [ -n "$_jprev" ]; then
+      _jrc=$_jprev
+      break
+    fi
     [ -z "$_jtrapped" ] && break
   done
   [ -n "$_jwatch" ] && kill "$_jwatch" 2>/dev/null

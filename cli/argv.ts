@@ -32,7 +32,11 @@ const RUN_VALUE_FLAGS = new Set([
   "--each",
   "--max-log-size",
   "--on",
+  "--partition",
+  "--cpus",
+  "--mem",
   "--gpu",
+  "--sbatch-arg",
   "--max-price",
   "--min-vram",
   "--cloud",
@@ -84,6 +88,11 @@ export const split = (args: ReadonlyArray<string>): Split => {
       // `jobs run CMD ARGS...` without `--`: the command starts at the first word that is no flag's value
       command = before.slice(i)
       break
+    }
+    // `--sbatch-arg=--qos=long`: @effect/cli takes no value that starts with a dash after "=", so it gets two words
+    if (isRun && arg.startsWith("--sbatch-arg=")) {
+      cli.push("--sbatch-arg", arg.slice("--sbatch-arg=".length))
+      continue
     }
     cli.push(arg)
     // `--on` without a name means the default worker: say so with a value no worker name can be

@@ -64,7 +64,7 @@ const start = async (): Promise<number> => {
   // the MCP server has a bundle of its own: its SDK costs the other commands nothing
   if (command === "mcp") return load("mcp").main(args, JOBS_VERSION)
   if (command === "serve") return load("serve").main(args, JOBS_VERSION)
-  if (command === "worker" || command === "__ssh") return load("worker").main(args, JOBS_VERSION)
+  if (command === "worker" || command === "__ssh" || command === "__mux") return load("worker").main(args, JOBS_VERSION)
   if (command === "gpu" || command === "__gpu-keeper") return load("gpu").main(args, JOBS_VERSION)
   const fast = command === "run" ? load("run").tryRun(args, JOBS_VERSION) : undefined
   return fast ?? load("cli").main(args, JOBS_VERSION)

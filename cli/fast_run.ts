@@ -92,7 +92,14 @@ export const parseFlags = (tokens: ReadonlyArray<string>): RunSubmit.RunFlags | 
     noSync: false,
     tmux,
     // attaching needs the full CLI (the summary afterwards reads the job through the Jobs service)
-    attach: false
+    attach: false,
+    // `--slurm` and its flags are never on the fast path either: the parser sends them back above
+    slurm: false,
+    partition: Option.none(),
+    cpus: Option.none(),
+    mem: Option.none(),
+    gpu: Option.none(),
+    sbatchArg: []
   }
 }
 

@@ -23,6 +23,8 @@ export const DEFAULT_IMAGE = "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubunt
 /** The flags, each optional (the fast path never sees them: it hands `--gpu` to the full CLI). */
 export interface Flags {
   readonly gpu?: Option.Option<string>
+  /** With --slurm, --gpu is sbatch's --gpus, not a rented instance. */
+  readonly slurm?: boolean
   readonly maxPrice?: Option.Option<string>
   readonly minVram?: Option.Option<string>
   readonly cloud?: Option.Option<string>
@@ -49,7 +51,8 @@ export const untilStarted = Effect.fn("jobs.run.gpu.untilStarted")(function* (jo
 })
 
 /** Whether the flags ask for a GPU job. */
-export const isGpu = (flags: Flags): boolean => flags.gpu !== undefined && Option.isSome(flags.gpu)
+export const isGpu = (flags: Flags): boolean =>
+  flags.gpu !== undefined && Option.isSome(flags.gpu) && flags.slurm !== true
 
 /** The GPU part of the spec, and the environment a GPU job adds (HF_HOME on the volume). */
 export const spec = Effect.fn("jobs.run.gpu")(function* (flags: Flags) {

@@ -2,12 +2,8 @@
 // @effect/cli).
 import * as Options from "@effect/cli/Options"
 
-/** The options of `jobs run` for GPU jobs. */
+/** The options of `jobs run` for GPU jobs (`--gpu` itself is shared with --slurm: it is in run.ts). */
 export const options = {
-  gpu: Options.text("gpu").pipe(
-    Options.withDescription("Run on a rented GPU instance: TYPE[:COUNT] such as A100:2 (cheapest offer first)"),
-    Options.optional
-  ),
   maxPrice: Options.text("max-price").pipe(
     Options.withDescription("With --gpu: at most this many dollars per GPU per hour"),
     Options.optional

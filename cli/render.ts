@@ -118,10 +118,22 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
 /** The `docker ps`-style table of jobs. */
 export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>): string => {
   const now = Date.now()
-  // the WORKER column appears when some job ran elsewhere
+  // the WORKER column appears when some job ran elsewhere, the SLURM column (its Slurm job id) when one ran there
   const remote = jobs.some((j) => j.worker !== null)
+  const slurm = jobs.some((j) => j.slurmJobId !== null)
   return table(
-    ["ID", "NAME", "STATUS", "PROGRESS", "COMMAND", ...(remote ? ["WORKER"] : []), "CWD", "AGE", "DURATION"],
+    [
+      "ID",
+      "NAME",
+      "STATUS",
+      "PROGRESS",
+      "COMMAND",
+      ...(remote ? ["WORKER"] : []),
+      ...(slurm ? ["SLURM"] : []),
+      "CWD",
+      "AGE",
+      "DURATION"
+    ],
     jobs.map((j) => [
       j.shortId,
       truncate(j.name ?? "-", 20),
@@ -129,6 +141,7 @@ export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>): string => {
       progressText(j),
       truncate(commandText(j.command).replace(/\s+/g, " "), 40),
       ...(remote ? [j.worker ?? "-"] : []),
+      ...(slurm ? [j.slurmJobId ?? "-"] : []),
       truncate(tildify(j.cwd), 30),
       age(j, now),
       duration(j, now)
@@ -147,6 +160,7 @@ export const jobDetail = (job: JobState.JobObject): string => {
     ["cwd", job.cwd ?? "-"],
     ["project", job.project ?? "-"],
     ["executor", job.executor],
+    ["slurm job", job.slurmJobId ?? "-"],
     ["pid", job.pid === null ? "-" : String(job.pid)],
     ["created", job.createdAt ?? "-"],
     ["started", job.startedAt ?? "-"],

@@ -37,7 +37,61 @@ export interface RunFlags extends GpuRun.Flags {
   readonly afterAny: Option.Option<string>
   readonly tmux: boolean
   readonly attach: boolean
+  readonly slurm: boolean
+  readonly partition: Option.Option<string>
+  readonly cpus: Option.Option<string>
+  readonly mem: Option.Option<string>
+  readonly gpu: Option.Option<string>
+  readonly sbatchArg: ReadonlyArray<string>
 }
+
+/** What --slurm and its flags ask sbatch for; null without --slurm (and then none of its flags may be given). */
+const slurmSpec = (flags: RunFlags) =>
+  Effect.gen(function* () {
+    const given = (
+      [
+        ["--partition", flags.partition],
+        ["--cpus", flags.cpus],
+        ["--mem", flags.mem],
+        ["--gpu", flags.gpu]
+      ] as const
+    ).filter(([, v]) => Option.isSome(v))
+    if (!flags.slurm) {
+      // without --slurm, --gpu rents a GPU instance (gpu_run.ts): only the other sbatch flags are out of place
+      given.splice(0, given.length, ...given.filter(([flag]) => flag !== "--gpu"))
+      const first = given[0]?.[0] ?? (flags.sbatchArg.length > 0 ? "--sbatch-arg" : undefined)
+      if (first !== undefined) return yield* new InvalidInput({ message: `Cannot use ${first} without --slurm` })
+      return null
+    }
+    const refuse = (flag: string, why: string) =>
+      new InvalidInput({ message: `Cannot use --slurm with ${flag}: ${why}` })
+    if (flags.tmux) return yield* refuse("--tmux", "a Slurm job runs in its allocation, not in a tmux session")
+    if (Option.isSome(flags.group)) return yield* refuse("--group", "Slurm queues the job itself (use --partition)")
+    if (Option.isSome(flags.after) || Option.isSome(flags.afterAny)) {
+      return yield* refuse("--after", "Slurm queues the job itself (--sbatch-arg=--dependency=afterok:ID)")
+    }
+    const cpus = Option.getOrNull(flags.cpus)
+    if (cpus !== null && !/^[1-9]\d{0,5}$/.test(cpus)) {
+      return yield* new InvalidInput({
+        message: `Cannot parse --cpus "${cpus}": use a whole number of CPUs, such as 4`
+      })
+    }
+    const mem = Option.getOrNull(flags.mem)
+    if (mem !== null && !/^[1-9]\d*[KMGT]?B?$/i.test(mem)) {
+      return yield* new InvalidInput({ message: `Cannot parse --mem "${mem}": use a size such as 512M or 8G` })
+    }
+    const gpus = Option.getOrNull(flags.gpu)
+    if (gpus !== null && !/^([A-Za-z0-9_.-]+:)?[1-9]\d*$/.test(gpus)) {
+      return yield* new InvalidInput({ message: `Cannot parse --gpu "${gpus}": use [TYPE:]N, such as 2 or a100:1` })
+    }
+    return {
+      partition: Option.getOrNull(flags.partition),
+      cpus: cpus === null ? null : Number(cpus),
+      mem: mem === null ? null : mem.replace(/B$/i, "").toUpperCase(),
+      gpus,
+      sbatchArgs: [...flags.sbatchArg]
+    }
+  })
 
 const buildEnv = Effect.fn("jobs.run.env")(function* (
   base: Readonly<Record<string, string | undefined>>,
@@ -153,6 +207,7 @@ export const submit = Effect.fn("jobs.run")(function* (
   // a job on a worker gets only what --env / --env-file name, never this shell's environment (DESIGN §4a)
   const gpu = GpuRun.isGpu(flags) ? yield* GpuRun.spec(flags) : undefined
   const remote = Option.isSome(flags.on) || gpu !== undefined
+  const slurm = yield* slurmSpec(flags)
   const env = yield* buildEnv(
     remote ? (gpu?.env ?? {}) : invocation.env,
     flags.env,
@@ -183,7 +238,8 @@ export const submit = Effect.fn("jobs.run")(function* (
     timeoutSecs,
     graceSecs,
     key: Option.getOrNull(flags.key),
-    executor: gpu !== undefined ? "gpu" : remote ? "ssh" : flags.tmux ? "tmux" : "local",
+    executor: gpu !== undefined ? "gpu" : slurm !== null ? "slurm" : remote ? "ssh" : flags.tmux ? "tmux" : "local",
+    ...(slurm === null ? {} : { slurm }),
     ...(gpu !== undefined
       ? { worker: Workers.GPU, gpu: gpu.gpu }
       : remote

@@ -1,7 +1,7 @@
 // The bundle of the SSH commands (dist/worker.cjs): `jobs worker ...`, and the internal `jobs __ssh WORKER ...`
 // that rsync uses as its remote shell, so that pushes ride the same SSH stack (config, host keys, auth).
 import * as Command from "@effect/cli/Command"
-import * as Ssh from "../adapters/ssh.ts"
+import * as Mux from "../adapters/ssh_mux.ts"
 import * as Home from "../core/home.ts"
 import * as Workers from "../core/workers.ts"
 import * as Worker from "./commands/worker.ts"
@@ -22,9 +22,7 @@ const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
     return 255
   }
   try {
-    const client = await Ssh.connect(worker.connection, {
-      ...(worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true })
-    })
+    const client = await Mux.open(Home.layout(Home.resolve(undefined)), worker)
     return await new Promise<number>((resolve, reject) => {
       client.exec(command.join(" "), (err, stream) => {
         if (err !== undefined && err !== null) return reject(err)
@@ -43,6 +41,22 @@ const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
   }
 }
 
-/** Runs `jobs worker ...` or the internal `__ssh` pipe. */
+/** `jobs __mux WORKER`: holds a shared connection to the worker for the commands that follow (ssh_mux.ts). */
+const hold = async (name: string | undefined): Promise<number> => {
+  const layout = Home.layout(Home.resolve(undefined))
+  const worker = name === undefined ? undefined : Workers.find(layout, name)
+  if (worker === undefined) return 2
+  try {
+    return await Mux.hold(layout, worker)
+  } catch {
+    return 1
+  }
+}
+
+/** Runs `jobs worker ...`, or the internal `__ssh` pipe and `__mux` holder. */
 export const main = (args: ReadonlyArray<string>, version: string): Promise<number> =>
-  args.includes("__ssh") ? pipe(args.slice(args.indexOf("__ssh"))) : Runner.run(root, args, version)
+  args.includes("__ssh")
+    ? pipe(args.slice(args.indexOf("__ssh")))
+    : args.includes("__mux")
+      ? hold(args[args.indexOf("__mux") + 1])
+      : Runner.run(root, args, version)

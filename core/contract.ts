@@ -44,6 +44,7 @@ export const Job = Schema.Struct({
   after: Schema.Array(Schema.String),
   position: Schema.NullOr(Schema.Number),
   progress: Schema.NullOr(Progress),
+  slurmJobId: Schema.NullOr(Schema.String),
   logPath: Schema.String,
   eventsPath: Schema.String,
   cost: Schema.NullOr(Schema.Number).annotations({ description: "dollars spent on GPU instances (so far)" })

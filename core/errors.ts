@@ -55,5 +55,19 @@ export class StartFailed extends Data.TaggedError("StartFailed")<{ readonly job:
   }
 }
 
+/** An executor that cannot work here (its tools are missing), found before anything of the job was written. */
+export class Unavailable extends Data.TaggedError("Unavailable")<{ readonly executor: string; readonly why: string }> {
+  override get message() {
+    return `Cannot run job with ${this.executor}: ${this.why}`
+  }
+}
+
 /** Every error the Jobs service can fail with. */
-export type JobsError = JobNotFound | AmbiguousReference | InvalidInput | StorageError | JobStateConflict | StartFailed
+export type JobsError =
+  | JobNotFound
+  | AmbiguousReference
+  | InvalidInput
+  | StorageError
+  | JobStateConflict
+  | StartFailed
+  | Unavailable

@@ -2,7 +2,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
-import type { StartFailed } from "./errors.ts"
+import type { StartFailed, Unavailable } from "./errors.ts"
 import type * as Home from "./home.ts"
 import type * as JobState from "./job_state.ts"
 
@@ -57,6 +57,19 @@ export interface Executor {
    * session). Fails with why when that side cannot be reached, so that nothing is forgotten half-way.
    */
   readonly removeRemote?: (state: JobState.JobState) => Effect.Effect<void, string>
+  /**
+   * For a job behind a scheduler (Slurm): what the scheduler says of it now. It brings remote events home first (as
+   * `mirror` does), records once an end the scheduler saw but the supervisor could not write, and says why a job
+   * that has not started is held (`reason`: Resources, Priority, ...). Used instead of `mirror` and `liveness`.
+   */
+  readonly observe?: (
+    state: JobState.JobState,
+    paths: Home.JobPaths
+  ) => Effect.Effect<{ readonly liveness: Liveness; readonly reason: string | null }>
+  /** Whether `requestStop` must also be called for a job that has not started (a scheduler holds it in its queue). */
+  readonly stopsPending?: boolean
+  /** Checks, before anything of the job is written, that this executor can start it (its tools are there). */
+  readonly check?: (spec: Event.JobSpec, layout: Home.Layout) => Effect.Effect<void, Unavailable>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

@@ -43,6 +43,8 @@ export interface JobState {
   /** Dollars recorded by ended GPU instances, and the instances still held (for the cost so far). */
   readonly cost: number | null
   readonly instances: ReadonlyArray<{ readonly id: string; readonly since: string; readonly pricePerHour: number }>
+  /** The Slurm job id of a job run through Slurm, once sbatch accepted it. */
+  readonly slurmJobId: string | null
   /** How many events were folded. */
   readonly version: number
 }
@@ -65,6 +67,7 @@ export const initial = (id: string): JobState => ({
   progress: null,
   cost: null,
   instances: [],
+  slurmJobId: null,
   version: 0
 })
 
@@ -133,10 +136,42 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
         : { ...next, status: "failed", finishedAt: event.at, reason: `${event.stage} failed: ${event.reason}` }
     case "Queued":
       return state.status === "pending" ? { ...next, queued: event } : next
+    case "SlurmSubmitted":
+      return { ...next, slurmJobId: event.slurmJobId }
+    case "SlurmEnded":
+      return isTerminal(state.status)
+        ? next
+        : {
+            ...next,
+            status: slurmStatus(event.state),
+            finishedAt: event.at,
+            exitCode: null,
+            signal: event.signal,
+            reason: event.reason
+          }
     case "DependencyFailed":
       return state.status === "pending"
         ? { ...next, status: "failed", finishedAt: event.at, reason: `dependency failed: ${event.dependency}` }
         : next
+  }
+}
+
+/**
+ * The status of a job that Slurm ended before its supervisor recorded an end, from Slurm's JobState: cancelled is
+ * stopped, a time limit or deadline timed-out, running out of memory failed, and anything else (a node failure,
+ * preemption, a batch script that died, even COMPLETED without a word from the supervisor) interrupted. Never completed.
+ */
+export const slurmStatus = (slurmState: string): Status => {
+  switch (slurmState) {
+    case "CANCELLED":
+      return "stopped"
+    case "TIMEOUT":
+    case "DEADLINE":
+      return "timed-out"
+    case "OUT_OF_MEMORY":
+      return "failed"
+    default:
+      return "interrupted"
   }
 }
 
@@ -237,6 +272,8 @@ export interface JobObject {
   readonly position: number | null
   /** How far the job got, with its rate and ETA; null when it reports none. */
   readonly progress: ProgressView | null
+  /** The Slurm job id of a job run through Slurm (`ID`, or `ARRAYID_INDEX` in a job array), else null. */
+  readonly slurmJobId: string | null
   readonly logPath: string
   readonly eventsPath: string
   /** Dollars a GPU job's instances cost: recorded when they ended, plus price × time of any still held. */
@@ -289,6 +326,7 @@ export const toObject = (
   after: state.spec?.after?.jobs ?? [],
   position,
   progress,
+  slurmJobId: state.slurmJobId,
   logPath: paths.logPath,
   eventsPath: paths.eventsPath,
   cost: costSoFar(state)

@@ -184,7 +184,8 @@ export const make = Effect.gen(function* () {
       while (Date.now() < deadline) {
         current = yield* refresh(id)
         if (JobState.isTerminal(current.state.status)) break
-        if ((current.state.status === "running" || current.state.queued !== null) && !signalled) {
+        const held = executor.stopsPending === true && current.state.status === "pending"
+        if ((current.state.status === "running" || current.state.queued !== null || held) && !signalled) {
           // forked: a requestStop that enforces the grace itself runs while this loop watches the log
           yield* Effect.fork(executor.requestStop(current.state, signal, graceSecs))
           signalled = true
@@ -239,7 +240,9 @@ export const make = Effect.gen(function* () {
         onDone: spec.onDone ?? null,
         maxLogBytes: spec.maxLogBytes ?? null,
         group: spec.group ?? null,
-        ...(spec.priority === undefined ? {} : { priority: spec.priority })
+        ...(spec.priority === undefined ? {} : { priority: spec.priority }),
+        worker: spec.worker,
+        slurm: spec.slurm ?? null
       })
     })
 

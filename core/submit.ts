@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
 import * as EnvFile from "./env_file.ts"
-import { InvalidInput, type StartFailed, type StorageError } from "./errors.ts"
+import { InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
 import type { Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
@@ -55,6 +55,8 @@ export interface SubmitInput {
   readonly priority?: number | undefined
   /** References of jobs to wait for; `any`: start whatever their result, else only if all completed. */
   readonly after?: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null | undefined
+  /** What to ask sbatch for (executor slurm). */
+  readonly slurm?: Event.SlurmSpec | null | undefined
 }
 
 /** A submitted job, and whether it existed already (an idempotency key that was used before). */
@@ -90,7 +92,9 @@ const specOf = (
   after: after ?? null,
   onDone: input.onDone ?? null,
   maxLogBytes: input.maxLogBytes ?? config.maxLogBytes,
-  ...(input.gpu === undefined ? {} : { gpu: input.gpu })
+  ...(input.gpu === undefined ? {} : { gpu: input.gpu }),
+  // only a Slurm job's spec has the field, so every other log stays as it was
+  ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm })
 })
 
 /** Submit and settle over a store and the executors. */
@@ -160,6 +164,15 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       if (JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor === undefined) return loaded
+      if (executor.observe !== undefined) {
+        // a job behind a scheduler: it says whether the job waits (and why), runs, or ended without a word
+        const seen = yield* executor.observe(loaded.state, loaded.paths)
+        const observed = yield* store.read(id)
+        if (JobState.isTerminal(observed.state.status)) return observed
+        if (seen.liveness === "unknown")
+          return { ...observed, state: { ...observed.state, status: "unknown" as const } }
+        return seen.reason === null ? observed : { ...observed, state: { ...observed.state, reason: seen.reason } }
+      }
       const waiting = loaded.state.status !== "running" && loaded.state.queued === null
       if (waiting && executor.mirror === undefined) return loaded
       if (executor.mirror !== undefined) {
@@ -266,14 +279,18 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       return { jobs: resolved, any: after.any }
     })
 
-  const submit = (input: SubmitInput): Effect.Effect<Submission, InvalidInput | StorageError | StartFailed> =>
+  const submit = (
+    input: SubmitInput
+  ): Effect.Effect<Submission, InvalidInput | StorageError | StartFailed | Unavailable> =>
     Effect.gen(function* () {
       yield* validate(input)
-      yield* store.ensure
       const kind = input.executor ?? "local"
       const executor = yield* executorFor(kind)
-      const after = yield* resolveAfter(input.after)
       const config = Config.read(store.layout)
+      // before anything is written: an executor whose tools are missing leaves no job behind
+      if (executor.check !== undefined) yield* executor.check(specOf(input, kind, null, null, config), store.layout)
+      yield* store.ensure
+      const after = yield* resolveAfter(input.after)
       const id = Ids.make()
       const key = input.key ?? null
       if (key !== null) {
@@ -328,7 +345,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
    */
   const submitMany = (
     inputs: ReadonlyArray<SubmitInput>
-  ): Effect.Effect<ReadonlyArray<Submission>, InvalidInput | StorageError | StartFailed> =>
+  ): Effect.Effect<ReadonlyArray<Submission>, InvalidInput | StorageError | StartFailed | Unavailable> =>
     Effect.gen(function* () {
       if (inputs.length === 0) return []
       for (const input of inputs) {
@@ -339,11 +356,12 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           })
         }
       }
-      yield* store.ensure
       const first = inputs[0]!
       const kind = first.executor ?? "local"
       const executor = yield* executorFor(kind)
       const config = Config.read(store.layout)
+      if (executor.check !== undefined) yield* executor.check(specOf(first, kind, null, null, config), store.layout)
+      yield* store.ensure
       const configHook = config.onDone
       // the batch shares its flags, so the environment file's text is made once
       const envText = EnvFile.render(first.env)

@@ -113,6 +113,12 @@ export const find = (layout: Home.Layout, name: string | null, jobId?: string): 
     : undefined
 }
 
+/** How to check a worker's host key: an ad-hoc worker (a GPU instance) records it in its job's own known_hosts. */
+export const hostKeyOptions = (
+  worker: Worker
+): { readonly knownHostsFile?: string; readonly acceptNewHostKey?: boolean } =>
+  worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true }
+
 /** A path inside a remote work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
 export const normalizePath = (path: string): string | undefined => {
   const p = Path.posix.normalize(path.replace(/^\.\/+/, "")).replace(/\/+$/, "")

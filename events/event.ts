@@ -43,6 +43,16 @@ export const GpuSpec = Schema.Struct({
 }).annotations({ identifier: "GpuSpec" })
 export type GpuSpec = typeof GpuSpec.Type
 
+/** What a Slurm job asks sbatch for (executor slurm). Absent fields are Slurm's defaults. */
+export const SlurmSpec = Schema.Struct({
+  partition: Schema.NullOr(Schema.String),
+  cpus: Schema.NullOr(Schema.Number).annotations({ description: "sbatch --cpus-per-task" }),
+  mem: Schema.NullOr(Schema.String).annotations({ description: "sbatch --mem, such as 8G" }),
+  gpus: Schema.NullOr(Schema.String).annotations({ description: "sbatch --gpus: [TYPE:]N" }),
+  sbatchArgs: Schema.Array(Schema.String).annotations({ description: "more sbatch arguments, passed as they are" })
+}).annotations({ identifier: "SlurmSpec" })
+export type SlurmSpec = typeof SlurmSpec.Type
+
 /** What a job is: everything needed to run it again. Environment values are never part of it. */
 export const JobSpec = Schema.Struct({
   command: Schema.Array(Schema.String).annotations({ description: "the argv, executed without a shell" }),
@@ -76,7 +86,10 @@ export const JobSpec = Schema.Struct({
       description: "a regex with named groups done and total (and message) that finds progress in the output"
     })
   ),
-  gpu: Schema.optional(Schema.NullOr(GpuSpec).annotations({ description: "the GPU instance of an executor gpu job" }))
+  gpu: Schema.optional(Schema.NullOr(GpuSpec).annotations({ description: "the GPU instance of an executor gpu job" })),
+  slurm: Schema.optional(
+    Schema.NullOr(SlurmSpec).annotations({ description: "the sbatch request of a job run through Slurm" })
+  )
 }).annotations({ identifier: "JobSpec" })
 export type JobSpec = typeof JobSpec.Type
 
@@ -283,6 +296,26 @@ export const Terminated = Schema.Struct({
   cost: Schema.Number.annotations({ description: "dollars: pricePerHour x billedSecs / 3600" })
 }).annotations({ identifier: "Terminated" })
 
+/** Slurm accepted the job (sbatch): its Slurm job id, `ID` or `ARRAYID_INDEX` for an element of a job array. */
+export const SlurmSubmitted = Schema.Struct({
+  type: Schema.Literal("SlurmSubmitted"),
+  ...Common,
+  slurmJobId: Schema.String
+}).annotations({ identifier: "SlurmSubmitted" })
+
+/**
+ * Slurm ended the job before its supervisor could record an end (cancelled while pending, a time limit, a node
+ * failure, preemption), as `scontrol show job` said; recorded once, by whoever noticed first.
+ */
+export const SlurmEnded = Schema.Struct({
+  type: Schema.Literal("SlurmEnded"),
+  ...Common,
+  slurmJobId: Schema.String,
+  state: Schema.String.annotations({ description: "Slurm's JobState: CANCELLED, TIMEOUT, NODE_FAIL, PREEMPTED, ..." }),
+  signal: Schema.NullOr(Schema.String).annotations({ description: "the signal part of Slurm's ExitCode, if any" }),
+  reason: Schema.String
+}).annotations({ identifier: "SlurmEnded" })
+
 /** Every event of schema v1. */
 export const Event = Schema.Union(
   Submitted,
@@ -306,7 +339,9 @@ export const Event = Schema.Union(
   Bootstrapped,
   Downloaded,
   SetupFailed,
-  Terminated
+  Terminated,
+  SlurmSubmitted,
+  SlurmEnded
 ).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"
@@ -318,4 +353,9 @@ export type EventType = Event["type"]
 
 /** Events after which the log is fsynced: losing one of them would change what the job is. */
 export const isLifecycle = (event: Event): boolean =>
-  event.type === "Submitted" || event.type === "Started" || event.type === "Exited" || event.type === "Interrupted"
+  event.type === "Submitted" ||
+  event.type === "Started" ||
+  event.type === "Exited" ||
+  event.type === "Interrupted" ||
+  event.type === "SlurmSubmitted" ||
+  event.type === "SlurmEnded"

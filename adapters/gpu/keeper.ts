@@ -24,6 +24,7 @@ import * as Workers from "../../core/workers.ts"
 import { type Event, EventLog } from "../../events/mod.ts"
 import * as Ssh from "../ssh.ts"
 import * as SshExecutor from "../ssh_executor.ts"
+import type * as Mux from "../ssh_mux.ts"
 import guardScript from "./guard.sh?raw"
 import * as Providers from "./providers.ts"
 
@@ -62,7 +63,7 @@ export const publicKey = (): { file: string; line: string } | undefined => {
   return undefined
 }
 
-const sshRun = (client: Client, command: string, stdin?: string) =>
+const sshRun = (client: Client | Mux.Connection, command: string, stdin?: string) =>
   new Promise<{ code: number; out: string; err: string }>((resolve, reject) => {
     client.exec(command, (e, stream) => {
       if (e !== undefined && e !== null) return reject(e)
@@ -317,7 +318,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
   /** The guard and the bootstrap, on the instance between the push and the start of the job. */
   const beforeRun =
     (held: { provider: Provider.Provider; created: Provider.Created }, spec: Event.GpuSpec, env: string) =>
-    async (client: Client, where: { jobDir: string; workdir: string }) => {
+    async (client: Mux.Connection, where: { jobDir: string; workdir: string }) => {
       const { jobDir, workdir } = where
       const means = held.provider.selfEnd
       const timeout = spec.keepAlive && spec.keepAliveSecs === null ? 0 : (state0.spec?.timeoutSecs ?? 0)
@@ -482,7 +483,12 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
         : yield* acquire(scope, gpu)
     yield* note(`instance ${held.offer.provider}:${held.created.id} is ready`)
     const env = Fs.readFileSync(paths.envPath, "utf8")
-    yield* SshExecutor.startOn({ id, spec, paths, layout }, held.worker, { beforeRun: beforeRun(held, gpu, env) }).pipe(
+    yield* SshExecutor.start(
+      { id, spec, paths, layout },
+      undefined,
+      { beforeRun: beforeRun(held, gpu, env) },
+      held.worker
+    ).pipe(
       // what a failed bootstrap step said is in the output on the instance: bring it home before the release
       Effect.tapError(() => SshExecutor.mirror(read(), layout, paths)),
       Effect.mapError((e) =>

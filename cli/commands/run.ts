@@ -72,6 +72,34 @@ const options = {
     Options.withDescription("Start once these jobs (comma-separated) ended, whatever their result"),
     Options.optional
   ),
+  slurm: Options.boolean("slurm").pipe(
+    Options.withDescription(
+      "Submit to Slurm with sbatch (with --on: on that worker, a login node); pending while Slurm holds it"
+    )
+  ),
+  partition: Options.text("partition").pipe(
+    Options.withDescription("With --slurm: the Slurm partition (sbatch --partition)"),
+    Options.optional
+  ),
+  cpus: Options.text("cpus").pipe(
+    Options.withDescription("With --slurm: CPUs for the job (sbatch --cpus-per-task)"),
+    Options.optional
+  ),
+  mem: Options.text("mem").pipe(
+    Options.withDescription("With --slurm: memory for the job, such as 8G (sbatch --mem)"),
+    Options.optional
+  ),
+  gpu: Options.text("gpu").pipe(
+    Options.withDescription(
+      "Run on a rented GPU instance, TYPE[:N] such as A100:2 (the cheapest offer: see --max-price, --provider); " +
+        "with --slurm: GPUs as [TYPE:]N (sbatch --gpus)"
+    ),
+    Options.optional
+  ),
+  sbatchArg: Options.text("sbatch-arg").pipe(
+    Options.withDescription("With --slurm: one more sbatch argument, as is (repeatable): --sbatch-arg=--qos=long"),
+    Options.repeated
+  ),
   tmux: Options.boolean("tmux").pipe(
     Options.withDescription("Run in its own tmux session (a real terminal; jobs attach ID to watch it)")
   ),

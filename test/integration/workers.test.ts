@@ -172,9 +172,9 @@ describe.skipIf(!can && !inCi)("remote jobs", () => {
   it("stops a remote job's process group, and says unknown while the worker is unreachable, then reconciles", async () => {
     const home = tmp.home()
     Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
-    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
-      0
-    )
+    const worker = remoteHome()
+    const go = Path.join(tmp.dir(), "go")
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", worker]).code).toBe(0)
     const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
     const long = json<{ id: string }>(
       jobs(["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "sleep 300 & sleep 300"], { home, env })
@@ -188,18 +188,62 @@ describe.skipIf(!can && !inCi)("remote jobs", () => {
 
     // a job that ends while the worker cannot be reached: unknown meanwhile, its real exit code afterwards
     const short = json<{ id: string }>(
-      jobs(["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "sleep 2; exit 5"], { home, env })
+      jobs(
+        ["run", "--on", "w", "-n", "--json", "--", "sh", "-c", `while [ ! -f '${go}' ]; do sleep 0.1; done; exit 5`],
+        {
+          home,
+          env
+        }
+      )
     )
     const state = () => json<{ status: string; exitCode: number | null }>(as(home, ["status", short.id, "--json"]))
     for (let i = 0; i < 100 && state().status !== "running"; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(state().status).toBe("running")
+    // the worker goes away: nothing listens, and open connections (a shared one included) are cut
+    server!.dropConnections()
     server!.stop()
     try {
       expect(state().status).toBe("unknown")
-      await new Promise((r) => setTimeout(r, 2500))
+      // the job ends meanwhile (the worker is this machine: its end is in the worker's own log)
+      Fs.writeFileSync(go, "")
+      const remoteLog = Path.join(worker, "jobs", short.id, "events.jsonl")
+      await eventually(() => (Fs.readFileSync(remoteLog, "utf8").includes('"type":"Exited"') ? true : undefined))
+      expect(state().status).toBe("unknown")
     } finally {
       await server!.start()
     }
     expect(state()).toMatchObject({ status: "failed", exitCode: 5 })
+  })
+})
+
+describe.skipIf(!can && !inCi)("a shared connection", () => {
+  it("serves the commands that follow the first one, from a private socket, and goes with its connection", async () => {
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    expect(as(home, ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()]).code).toBe(
+      0
+    )
+    server!.dropConnections()
+    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const job = json<{ id: string }>(jobs(["run", "--on", "w", "-n", "--json", "--", "sleep", "60"], { home, env }))
+    const run = Path.join(home, "run")
+    const socket = await eventually(
+      () => (Fs.existsSync(run) ? Fs.readdirSync(run).find((f) => f.endsWith(".sock")) : undefined),
+      15_000,
+      "the socket"
+    )
+    expect(Fs.statSync(run).mode & 0o777).toBe(0o700)
+    expect(Fs.statSync(Path.join(run, socket)).mode & 0o077).toBe(0)
+    await eventually(() => (server!.connections() === 1 ? true : undefined), 15_000, "only the shared connection")
+    for (let i = 0; i < 3; i++)
+      expect(json<{ status: string }>(as(home, ["status", job.id, "--json"])).status).toBe("running")
+    // no connection of their own: the three commands went through the shared one
+    expect(server!.connections()).toBe(1)
+    // its connection cut, the holder leaves and takes its socket along; the next command connects anew
+    server!.dropConnections()
+    await eventually(() => (Fs.readdirSync(run).length === 0 ? true : undefined), 15_000, "the socket removed")
+    expect(json<{ status: string }>(as(home, ["status", job.id, "--json"])).status).toBe("running")
+    expect(as(home, ["stop", job.id]).code).toBe(0)
   })
 })
 

@@ -17,6 +17,8 @@ export interface Sshd {
   readonly start: () => Promise<void>
   /** Cuts every open connection (kills the server's per-connection processes); the server keeps listening. */
   readonly dropConnections: () => number
+  /** How many connections are open (the server's per-connection processes). */
+  readonly connections: () => number
 }
 
 const childrenOf = (pid: number): Array<number> =>
@@ -108,6 +110,7 @@ export const start = async (): Promise<Sshd> => {
       child = undefined
     },
     start: startServer,
+    connections: () => (child?.pid === undefined ? 0 : childrenOf(child.pid).length),
     dropConnections: () => {
       const pids = child?.pid === undefined ? [] : childrenOf(child.pid)
       for (const pid of pids) {
