@@ -54,6 +54,30 @@ export const untilStarted = Effect.fn("jobs.run.gpu.untilStarted")(function* (jo
 export const isGpu = (flags: Flags): boolean =>
   flags.gpu !== undefined && Option.isSome(flags.gpu) && flags.slurm !== true
 
+/** Refuses the GPU job's flags on a job that is not one (they would be silently ignored). */
+export const refuseStray = (flags: Flags) => {
+  const given = (
+    [
+      ["--max-price", flags.maxPrice],
+      ["--min-vram", flags.minVram],
+      ["--cloud", flags.cloud],
+      ["--min-cuda", flags.minCuda],
+      ["--provider", flags.provider],
+      ["--volume-disk", flags.volumeDisk],
+      ["--image", flags.image],
+      ["--keep-alive", flags.keepAlive],
+      ["--ssh-timeout", flags.sshTimeout]
+    ] as const
+  )
+    .filter(([, v]) => v !== undefined && Option.isSome(v))
+    .map(([flag]): string => flag)
+  if ((flags.bootstrap ?? []).length > 0) given.push("--bootstrap")
+  if ((flags.download ?? []).length > 0) given.push("--download")
+  return isGpu(flags) || given.length === 0
+    ? Effect.void
+    : Effect.fail(new InvalidInput({ message: `Cannot use ${given[0]} without --gpu TYPE[:N]` }))
+}
+
 /** The GPU part of the spec, and the environment a GPU job adds (HF_HOME on the volume). */
 export const spec = Effect.fn("jobs.run.gpu")(function* (flags: Flags) {
   const text = Option.getOrElse(flags.gpu ?? none, () => "")

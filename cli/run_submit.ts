@@ -205,6 +205,7 @@ export const submit = Effect.fn("jobs.run")(function* (
     Option.getOrElse(flags.cwd, () => ".")
   )
   // a job on a worker gets only what --env / --env-file name, never this shell's environment (DESIGN §4a)
+  yield* GpuRun.refuseStray(flags)
   const gpu = GpuRun.isGpu(flags) ? yield* GpuRun.spec(flags) : undefined
   const remote = Option.isSome(flags.on) || gpu !== undefined
   const slurm = yield* slurmSpec(flags)

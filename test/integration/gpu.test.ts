@@ -398,6 +398,9 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
     expect(offers.map((o) => o.pricePerGpu)).toEqual([...offers.map((o) => o.pricePerGpu)].sort((a, b) => a - b))
     const table = as(home, ["gpu", "offers", "--type", "A100", "--count", "2"]).stdout
     expect(table.split("\n")[0]).toMatch(/^PROVIDER\s+GPU\s+COUNT\s+VRAM\s+CUDA\s+CLOUD\s+\$\/GPU\/H\s+\$\/H/)
+    expect(as(home, ["run", "--bootstrap", "make", "--", "true"]).stderr).toBe(
+      "Cannot use --bootstrap without --gpu TYPE[:N]\n"
+    )
     expect(as(home, ["run", "--gpu", "A100:x", "--", "true"]).stderr).toBe(
       'Cannot parse --gpu "A100:x": use TYPE[:COUNT], such as A100:2\n'
     )
