@@ -134,7 +134,8 @@ export const jobPage = (
     ["timeout", job.timeoutSecs === null ? "-" : `${job.timeoutSecs}s`],
     ["key", job.key ?? "-"],
     ["exit code", job.exitCode === null ? (job.signal ?? "-") : String(job.exitCode)],
-    ["duration", duration(job)]
+    ["duration", duration(job)],
+    ["cost", job.cost === null ? "-" : `$${job.cost.toFixed(4)}`]
   ]
   const body =
     `<table id="spec">${spec.map(([k, v]) => `<tr><th>${esc(k)}</th><td id="spec-${esc(k.replace(" ", "-"))}"><code>${esc(v)}</code></td></tr>`).join("")}</table>` +

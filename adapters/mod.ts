@@ -1,4 +1,5 @@
-// What touches the world: the supervisor script, the executors, /proc liveness.
+// What touches the world: the supervisor script, the executors, /proc liveness. GPU instances (RemoteJob, the
+// provider clients, the emulator) have their own entry, adapters/gpu/mod.ts, so that nothing here loads them.
 import * as Layer from "effect/Layer"
 import * as JobStore from "../core/job_store.ts"
 import * as Jobs from "../core/jobs.ts"

@@ -93,12 +93,13 @@ export const checkHostKey = (
   host: string,
   port: number,
   key: Buffer,
-  text?: string
+  text?: string,
+  file = Path.join(sshDir(), "known_hosts")
 ): "known" | "changed" | "unknown" => {
   let lines = text
   if (lines === undefined) {
     try {
-      lines = Fs.readFileSync(Path.join(sshDir(), "known_hosts"), "utf8")
+      lines = Fs.readFileSync(file, "utf8")
     } catch {
       return "unknown"
     }
@@ -129,15 +130,16 @@ export const checkHostKey = (
 }
 
 /** Records a first-seen host key (like OpenSSH's accept-new). */
-export const rememberHostKey = (host: string, port: number, key: Buffer): void => {
-  Fs.mkdirSync(sshDir(), { recursive: true, mode: 0o700 })
-  Fs.appendFileSync(
-    Path.join(sshDir(), "known_hosts"),
-    `${hostToken(host, port)} ${keyType(key)} ${key.toString("base64")}\n`,
-    {
-      mode: 0o600
-    }
-  )
+export const rememberHostKey = (
+  host: string,
+  port: number,
+  key: Buffer,
+  file = Path.join(sshDir(), "known_hosts")
+): void => {
+  Fs.mkdirSync(Path.dirname(file), { recursive: true, mode: 0o700 })
+  Fs.appendFileSync(file, `${hostToken(host, port)} ${keyType(key)} ${key.toString("base64")}\n`, {
+    mode: 0o600
+  })
 }
 
 /** Why a connection failed, as the end of a one-line error. */
@@ -146,7 +148,12 @@ export class SshError extends Error {}
 /** Opens a connection to a worker; host key verified, agent or identity files, timeouts and keep-alives set. */
 export const connect = (
   connection: string,
-  options: { readonly acceptNewHostKey?: boolean; readonly timeoutMs?: number } = {}
+  options: {
+    readonly acceptNewHostKey?: boolean
+    readonly timeoutMs?: number
+    /** Check (and with acceptNewHostKey, record) host keys in this file instead of ~/.ssh/known_hosts. */
+    readonly knownHostsFile?: string | undefined
+  } = {}
 ): Promise<Client> =>
   new Promise((resolvePromise, reject) => {
     const target = resolve(connection)
@@ -172,9 +179,9 @@ export const connect = (
       ...(process.env.SSH_AUTH_SOCK === undefined ? {} : { agent: process.env.SSH_AUTH_SOCK }),
       ...(privateKey === undefined ? {} : { privateKey }),
       hostVerifier: (key: Buffer) => {
-        verdict = checkHostKey(target.host, target.port, key)
+        verdict = checkHostKey(target.host, target.port, key, undefined, options.knownHostsFile)
         if (verdict === "unknown" && options.acceptNewHostKey === true) {
-          rememberHostKey(target.host, target.port, key)
+          rememberHostKey(target.host, target.port, key, options.knownHostsFile)
           verdict = "accepted"
         }
         return verdict === "known" || verdict === "accepted"

@@ -29,10 +29,8 @@ export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>):
   return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
 }
 
-export const workerOf = (layout: Home.Layout, name: string | null) => {
-  const workers = Workers.read(layout)
-  return name === null ? workers.find((w) => w.isDefault) : workers.find((w) => w.name === name)
-}
+/** A registered worker (null: the default), or with the job's id a GPU job's instance (an ad-hoc worker). */
+export const workerOf = (layout: Home.Layout, name: string | null, jobId?: string) => Workers.find(layout, name, jobId)
 
 /** Runs a shell command on a connection, with optional stdin; fails on a non-zero exit. */
 export const run = async (client: Mux.Connection, command: string, stdin?: string | Buffer) =>
@@ -146,7 +144,16 @@ const formatBytes = (n: number): string =>
       : `${Math.round(n / 1024)} KiB`
 
 /** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
-const selfCommand = (): string => `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh`
+export const selfCommand = (): string =>
+  `${q(process.execPath)} -- ${q(process.env.JOBS_BIN ?? process.argv[1] ?? "jobs")} __ssh`
+
+/** What a caller may do on the worker between the push and the launch of the job (a GPU job's bootstrap). */
+export interface StartHooks {
+  readonly beforeRun?: (
+    client: Mux.Connection,
+    where: { readonly jobDir: string; readonly workdir: string; readonly remoteHome: string }
+  ) => Promise<void>
+}
 
 /** Where a job's files are on the worker, as shell words there, for the command that launches its supervisor. */
 export interface RemoteJob {
@@ -157,6 +164,8 @@ export interface RemoteJob {
 
 /** The supervisor in a session of the worker's own tmux server. */
 const inTmux = (launch: Executor.Launch, where: RemoteJob, remoteHome: string): string =>
+  // a stale session of the same name (a job id's short form repeats only by chance) goes first
+  `tmux -S ${sessionOf(remoteHome, launch.id).socket} kill-session -t ${q(`=${sessionOf(remoteHome, launch.id).session}`)} 2>/dev/null || :; ` +
   `tmux -S ${sessionOf(remoteHome, launch.id).socket} -f /dev/null new-session -d -s ${sessionOf(remoteHome, launch.id).session} -- ` +
   `/bin/sh ${where.script} --tmux ${where.jobDir} ${launch.id} ` +
   `${launch.spec.timeoutSecs === null ? 0 : Math.ceil(launch.spec.timeoutSecs)} ${Math.ceil(launch.spec.graceSecs)} - --`
@@ -167,12 +176,14 @@ const inTmux = (launch: Executor.Launch, where: RemoteJob, remoteHome: string): 
  */
 export const start = (
   launch: Executor.Launch,
-  launcher: (launch: Executor.Launch, where: RemoteJob, remoteHome: string) => string = inTmux
+  launcher: (launch: Executor.Launch, where: RemoteJob, remoteHome: string) => string = inTmux,
+  hooks: StartHooks = {},
+  given?: Workers.Worker
 ): Effect.Effect<string, StartFailed> =>
   Effect.tryPromise({
     try: async () => {
       const { layout, spec, id, paths } = launch
-      const worker = workerOf(layout, spec.worker)
+      const worker = given ?? workerOf(layout, spec.worker, id)
       if (worker === undefined)
         throw new Error(`no worker "${spec.worker ?? "(default)"}" (jobs worker add NAME user@host)`)
       const client = await Mux.open(layout, worker)
@@ -187,6 +198,8 @@ export const start = (
         const argv = `_jcwd=${workdir}\nset -- ${spec.command.map(q).join(" ")}\n`
         const startSession = launcher(launch, { script, jobDir, workdir }, rh)
         const sync = launch.sync !== false
+        // with a hook to run first, the launch is a round trip of its own
+        const later = sync || hooks.beforeRun !== undefined
         const prepared = await run(
           client,
           "exec /bin/sh -s",
@@ -201,7 +214,7 @@ export const start = (
             hereDoc(`cat > ${jobDir}/argv`, argv),
             'umask "$_jumask"',
             // without a push the job starts in this same round trip
-            sync ? "" : startSession,
+            later ? "" : startSession,
             ""
           ].join("\n")
         )
@@ -249,7 +262,8 @@ export const start = (
           ])
         }
         // what the launch command printed (sbatch: the Slurm job id)
-        return sync ? await run(client, startSession) : prepared
+        await hooks.beforeRun?.(client, { jobDir, workdir, remoteHome: rh })
+        return later ? await run(client, startSession) : prepared
       } finally {
         client.end()
       }
@@ -355,7 +369,7 @@ const lineSplitter = () => {
 }
 
 const workerFor = (layout: Home.Layout, state: JobState.JobState) => {
-  const worker = workerOf(layout, state.spec?.worker ?? null)
+  const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
   if (worker === undefined) throw new Error(`worker "${state.spec?.worker ?? "(default)"}" is not registered`)
   return worker
 }
@@ -502,11 +516,11 @@ export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Hom
     })
   })
 
-const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
+export const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
     const started = state.started
     if (started === null || layout === undefined) return
-    const worker = workerOf(layout, state.spec?.worker ?? null)
+    const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
     if (worker === undefined) return
     const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
     try {

@@ -17,7 +17,7 @@ import { Duplex, PassThrough } from "node:stream"
 import type { ClientChannel, PseudoTtyOptions } from "ssh2"
 import type * as Home from "../core/home.ts"
 import { makeDirs } from "../core/job_store.ts"
-import type * as Workers from "../core/workers.ts"
+import * as Workers from "../core/workers.ts"
 import * as Ssh from "./ssh.ts"
 
 /** How long the holder stays without a command (seconds; JOBS_SSH_PERSIST overrides, 0 turns sharing off). */
@@ -195,7 +195,7 @@ export const open = async (
   const sharing =
     persistSecs() > 0 && Buffer.byteLength(path) < 100 && Path.basename(process.argv[1] ?? "") === "jobs.cjs"
   if (sharing && Fs.existsSync(path) && (await answers(path))) return viaSocket(path)
-  const client = await Ssh.connect(worker.connection, options)
+  const client = await Ssh.connect(worker.connection, { ...options, ...Workers.hostKeyOptions(worker) })
   if (sharing) spawnHolder(worker, layout.home)
   return client as unknown as Connection
 }
@@ -207,7 +207,7 @@ export const open = async (
 export const hold = async (layout: Home.Layout, worker: Workers.Worker): Promise<number> => {
   const path = socketPath(layout, worker)
   if (Fs.existsSync(path) && (await answers(path))) return 0
-  const client = await Ssh.connect(worker.connection, { timeoutMs: 10_000 })
+  const client = await Ssh.connect(worker.connection, { timeoutMs: 10_000, ...Workers.hostKeyOptions(worker) })
   let active = 0
   let idleTimer: NodeJS.Timeout | undefined
   const server = Net.createServer((socket) => {

@@ -36,8 +36,21 @@ const RUN_VALUE_FLAGS = new Set([
   "--cpus",
   "--mem",
   "--gpu",
-  "--sbatch-arg"
+  "--sbatch-arg",
+  "--max-price",
+  "--min-vram",
+  "--cloud",
+  "--min-cuda",
+  "--provider",
+  "--volume-disk",
+  "--image",
+  "--bootstrap",
+  "--download",
+  "--ssh-timeout"
 ])
+
+/** What `--keep-alive` without `=DURATION` stands for (kept until terminated by hand or a sweep). */
+export const KEEP_FOREVER = "@forever"
 
 /** What `--on` without a name stands for (worker names start with a letter or digit). */
 export const DEFAULT_WORKER = "@default"
@@ -85,6 +98,11 @@ export const split = (args: ReadonlyArray<string>): Split => {
     // `--on` without a name means the default worker: say so with a value no worker name can be
     if (isRun && arg === "--on" && (i + 1 >= before.length || before[i + 1]!.startsWith("-"))) {
       cli.push(DEFAULT_WORKER)
+      continue
+    }
+    // `--keep-alive` takes a value only as `--keep-alive=2h`: alone, it never eats the next word
+    if (isRun && arg === "--keep-alive") {
+      cli.push(KEEP_FOREVER)
       continue
     }
     if (isRun && RUN_VALUE_FLAGS.has(arg)) {

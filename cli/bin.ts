@@ -13,6 +13,7 @@ interface Bundles {
   readonly mcp: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
   readonly serve: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
   readonly worker: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
+  readonly gpu: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
 }
 
 const scripts: Array<[Vm.Script, string]> = []
@@ -64,6 +65,7 @@ const start = async (): Promise<number> => {
   if (command === "mcp") return load("mcp").main(args, JOBS_VERSION)
   if (command === "serve") return load("serve").main(args, JOBS_VERSION)
   if (command === "worker" || command === "__ssh" || command === "__mux") return load("worker").main(args, JOBS_VERSION)
+  if (command === "gpu" || command === "__gpu-keeper") return load("gpu").main(args, JOBS_VERSION)
   const fast = command === "run" ? load("run").tryRun(args, JOBS_VERSION) : undefined
   return fast ?? load("cli").main(args, JOBS_VERSION)
 }

@@ -3,6 +3,7 @@ import * as Command from "@effect/cli/Command"
 import * as Attach from "./commands/attach.ts"
 import * as Clean from "./commands/clean.ts"
 import * as Events from "./commands/events.ts"
+import * as GpuStub from "./commands/gpu_stub.ts"
 import * as Group from "./commands/group.ts"
 import * as List from "./commands/list.ts"
 import * as Logs from "./commands/logs.ts"
@@ -42,6 +43,7 @@ const root = Command.make("jobs").pipe(
     Mcp.command,
     Serve.command,
     WorkerStub.command,
+    GpuStub.command,
     Pull.command
   ])
 )

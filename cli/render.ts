@@ -171,6 +171,7 @@ export const jobDetail = (job: JobState.JobObject): string => {
     ["key", job.key ?? "-"],
     ["retry of", job.retryOf ?? "-"],
     ["reason", job.reason ?? "-"],
+    ["cost", job.cost === null ? "-" : `$${job.cost.toFixed(4)}`],
     ["log", job.logPath],
     ["events", job.eventsPath]
   ]

@@ -12,11 +12,12 @@ import type * as Submit from "../core/submit.ts"
 import * as Workers from "../core/workers.ts"
 import { durationFlag } from "./_shared.ts"
 import * as Argv from "./argv.ts"
+import * as GpuRun from "./gpu_run.ts"
 import { Invocation } from "./invocation.ts"
 import * as Render from "./render.ts"
 
-/** The flags of `jobs run`. */
-export interface RunFlags {
+/** The flags of `jobs run` (the GPU ones, optional, in gpu_run.ts). */
+export interface RunFlags extends GpuRun.Flags {
   readonly name: Option.Option<string>
   readonly cwd: Option.Option<string>
   readonly env: ReadonlyArray<string>
@@ -56,6 +57,8 @@ const slurmSpec = (flags: RunFlags) =>
       ] as const
     ).filter(([, v]) => Option.isSome(v))
     if (!flags.slurm) {
+      // without --slurm, --gpu rents a GPU instance (gpu_run.ts): only the other sbatch flags are out of place
+      given.splice(0, given.length, ...given.filter(([flag]) => flag !== "--gpu"))
       const first = given[0]?.[0] ?? (flags.sbatchArg.length > 0 ? "--sbatch-arg" : undefined)
       if (first !== undefined) return yield* new InvalidInput({ message: `Cannot use ${first} without --slurm` })
       return null
@@ -167,9 +170,9 @@ export const submit = Effect.fn("jobs.run")(function* (
   submitMany: ReturnType<typeof Submit.make>["submitMany"]
 ) {
   const invocation = yield* Invocation
-  if (flags.attach && !flags.tmux && Option.isNone(flags.on)) {
+  if (flags.attach && !flags.tmux && Option.isNone(flags.on) && !GpuRun.isGpu(flags)) {
     return yield* new InvalidInput({
-      message: "Cannot attach to a job without a terminal: --attach needs --tmux or --on WORKER"
+      message: "Cannot attach to a job without a terminal: --attach needs --tmux, --on WORKER or --gpu"
     })
   }
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
@@ -202,12 +205,30 @@ export const submit = Effect.fn("jobs.run")(function* (
     Option.getOrElse(flags.cwd, () => ".")
   )
   // a job on a worker gets only what --env / --env-file name, never this shell's environment (DESIGN §4a)
-  const remote = Option.isSome(flags.on)
+  yield* GpuRun.refuseStray(flags)
+  const gpu = GpuRun.isGpu(flags) ? yield* GpuRun.spec(flags) : undefined
+  const remote = Option.isSome(flags.on) || gpu !== undefined
   const slurm = yield* slurmSpec(flags)
-  const env = yield* buildEnv(remote ? {} : invocation.env, flags.env, flags.envFile, invocation.cwd, invocation.env)
+  const env = yield* buildEnv(
+    remote ? (gpu?.env ?? {}) : invocation.env,
+    flags.env,
+    flags.envFile,
+    invocation.cwd,
+    invocation.env
+  )
   if (remote && flags.tmux) {
     return yield* new InvalidInput({
-      message: "Cannot use --tmux with --on: a job on a worker always runs in tmux there"
+      message: `Cannot use --tmux with ${gpu === undefined ? "--on" : "--gpu"}: a remote job always runs in tmux there`
+    })
+  }
+  if (gpu !== undefined && Option.isSome(flags.on)) {
+    return yield* new InvalidInput({
+      message: "Cannot run on a worker and a GPU instance: use --on or --gpu, not both"
+    })
+  }
+  if (gpu !== undefined && Option.isSome(flags.each)) {
+    return yield* new InvalidInput({
+      message: "Cannot use --each with --gpu: a GPU job is one command on one instance"
     })
   }
   const input = {
@@ -218,9 +239,13 @@ export const submit = Effect.fn("jobs.run")(function* (
     timeoutSecs,
     graceSecs,
     key: Option.getOrNull(flags.key),
-    executor: slurm !== null ? "slurm" : remote ? "ssh" : flags.tmux ? "tmux" : "local",
+    executor: gpu !== undefined ? "gpu" : slurm !== null ? "slurm" : remote ? "ssh" : flags.tmux ? "tmux" : "local",
     ...(slurm === null ? {} : { slurm }),
-    ...(remote ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) } : {}),
+    ...(gpu !== undefined
+      ? { worker: Workers.GPU, gpu: gpu.gpu }
+      : remote
+        ? { worker: yield* workerName(invocation.home, Option.getOrThrow(flags.on)) }
+        : {}),
     ...(flags.noSync ? { sync: false } : {}),
     // a long push shows how it goes, on a terminal (one line, redrawn, cleared at the end)
     ...(remote && process.stderr.isTTY === true

@@ -15,7 +15,8 @@ const root = Command.make("jobs").pipe(Command.withSubcommands([Worker.command])
  */
 const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
   const [, name, , ...command] = args
-  const worker = Workers.read(Home.layout(Home.resolve(undefined))).find((w) => w.name === name)
+  // a registered worker, or `gpu:<job id>` (a GPU job's instance)
+  const worker = name === undefined ? undefined : Workers.find(Home.layout(Home.resolve(undefined)), name)
   if (worker === undefined || command.length === 0) {
     process.stderr.write(`Cannot open an SSH pipe to worker "${name}": no such worker\n`)
     return 255
@@ -43,7 +44,7 @@ const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
 /** `jobs __mux WORKER`: holds a shared connection to the worker for the commands that follow (ssh_mux.ts). */
 const hold = async (name: string | undefined): Promise<number> => {
   const layout = Home.layout(Home.resolve(undefined))
-  const worker = Workers.read(layout).find((w) => w.name === name)
+  const worker = name === undefined ? undefined : Workers.find(layout, name)
   if (worker === undefined) return 2
   try {
     return await Mux.hold(layout, worker)

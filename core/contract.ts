@@ -46,7 +46,8 @@ export const Job = Schema.Struct({
   progress: Schema.NullOr(Progress),
   slurmJobId: Schema.NullOr(Schema.String),
   logPath: Schema.String,
-  eventsPath: Schema.String
+  eventsPath: Schema.String,
+  cost: Schema.NullOr(Schema.Number).annotations({ description: "dollars spent on GPU instances (so far)" })
 }).annotations({ identifier: "Job" })
 
 // the interface the code uses and the schema the contract publishes are the same shape

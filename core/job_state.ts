@@ -40,6 +40,9 @@ export interface JobState {
   readonly reason: string | null
   /** The progress recorded in the log once the job ended (while it runs, progress is read from its files). */
   readonly progress: Event.Progress | null
+  /** Dollars recorded by ended GPU instances, and the instances still held (for the cost so far). */
+  readonly cost: number | null
+  readonly instances: ReadonlyArray<{ readonly id: string; readonly since: string; readonly pricePerHour: number }>
   /** The Slurm job id of a job run through Slurm, once sbatch accepted it. */
   readonly slurmJobId: string | null
   /** How many events were folded. */
@@ -62,6 +65,8 @@ export const initial = (id: string): JobState => ({
   timedOut: false,
   reason: null,
   progress: null,
+  cost: null,
+  instances: [],
   slurmJobId: null,
   version: 0
 })
@@ -105,7 +110,30 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
     case "OutputTruncated":
     case "OutputDropped":
     case "Synced":
+    case "ProvisionRequested":
+    case "OfferRejected":
+    case "InstanceReady":
+    case "GuardArmed":
+    case "Bootstrapped":
+    case "Downloaded":
       return next
+    case "Provisioned":
+      return {
+        ...next,
+        instances: [...state.instances, { id: event.instanceId, since: event.at, pricePerHour: event.pricePerHour }]
+      }
+    case "Terminated":
+      return state.instances.some((i) => i.id === event.instanceId)
+        ? {
+            ...next,
+            cost: (state.cost ?? 0) + event.cost,
+            instances: state.instances.filter((i) => i.id !== event.instanceId)
+          }
+        : next
+    case "SetupFailed":
+      return isTerminal(state.status)
+        ? next
+        : { ...next, status: "failed", finishedAt: event.at, reason: `${event.stage} failed: ${event.reason}` }
     case "Queued":
       return state.status === "pending" ? { ...next, queued: event } : next
     case "SlurmSubmitted":
@@ -248,6 +276,8 @@ export interface JobObject {
   readonly slurmJobId: string | null
   readonly logPath: string
   readonly eventsPath: string
+  /** Dollars a GPU job's instances cost: recorded when they ended, plus price × time of any still held. */
+  readonly cost: number | null
 }
 
 /** Progress as every surface shows it. */
@@ -298,8 +328,19 @@ export const toObject = (
   progress,
   slurmJobId: state.slurmJobId,
   logPath: paths.logPath,
-  eventsPath: paths.eventsPath
+  eventsPath: paths.eventsPath,
+  cost: costSoFar(state)
 })
+
+/** What a job's instances cost until now (null for a job that never held one). */
+export const costSoFar = (state: JobState, now = Date.now()): number | null => {
+  if (state.cost === null && state.instances.length === 0) return null
+  const held = state.instances.reduce(
+    (sum, i) => sum + (i.pricePerHour * Math.max(0, now - Date.parse(i.since))) / 3_600_000,
+    0
+  )
+  return Math.round(((state.cost ?? 0) + held) * 10_000) / 10_000
+}
 
 /**
  * The exit code `jobs wait` reports for an ended job (DESIGN §4a): its code, 128+N when killed by signal N, and 125

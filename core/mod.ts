@@ -26,5 +26,13 @@ export * as JobStore from "./job_store.ts"
 export * as Jobs from "./jobs.ts"
 /** Project detection (git root, else cwd). */
 export * as Project from "./project.ts"
+/**
+ * The GPU Provider port: the query (type, count, maxPrice per GPU per hour, ...), offers with per-GPU and total
+ * prices, instances, and the typed errors (NoCapacity, AuthFailed, PaymentRequired, RateLimited, ProviderUnavailable).
+ *
+ * @example
+ * const q = Provider.query({ type: "A100", count: 2, maxPrice: 3 })
+ */
+export * as Provider from "./provider.ts"
 /** Resolving a reference (id, short id, name, prefix) to one job. */
 export * as Reference from "./reference.ts"

@@ -41,6 +41,8 @@ export interface SubmitInput {
   readonly worker?: string | null | undefined
   /** Push the cwd to the worker first (default true). */
   readonly sync?: boolean | undefined
+  /** A GPU job's instance, bootstrap and downloads (executor gpu). */
+  readonly gpu?: Event.GpuSpec | undefined
   /** Hears how a long push goes (a line to show), and null when it is over. Not part of the job. */
   readonly onProgress?: ((text: string | null) => void) | undefined
   /** output.log keeps at most this many bytes (default: max_log_size in config.yaml). */
@@ -90,6 +92,7 @@ const specOf = (
   after: after ?? null,
   onDone: input.onDone ?? null,
   maxLogBytes: input.maxLogBytes ?? config.maxLogBytes,
+  ...(input.gpu === undefined ? {} : { gpu: input.gpu }),
   // only a Slurm job's spec has the field, so every other log stays as it was
   ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm })
 })

@@ -13,6 +13,12 @@ export interface Worker {
   /** The jobs home on the worker (default ~/.jobs). */
   readonly remoteHome: string
   readonly isDefault: boolean
+  /**
+   * For a GPU job's instance (an ad-hoc worker, never in the registry): the job's own known_hosts, where the
+   * instance's host key is recorded the first time it is seen (a cloud reuses addresses, ~/.ssh/known_hosts is no
+   * place for them).
+   */
+  readonly knownHostsFile?: string
 }
 
 const file = (layout: Home.Layout) => Path.join(layout.home, "workers.yaml")
@@ -52,6 +58,72 @@ export const read = (layout: Home.Layout): Array<Worker> => {
   }
   flush()
   return workers
+}
+
+/** The worker name a GPU job records in its spec: its instance, found through the job's log. */
+export const GPU = "gpu"
+
+/**
+ * The instance of a GPU job as an ad-hoc worker named `gpu:<job id>`: the SSH endpoint of its last InstanceReady
+ * event, undefined before there is one.
+ */
+export const ofGpuJob = (layout: Home.Layout, jobId: string): Worker | undefined => {
+  if (!/^[0-9A-Z]{26}$/.test(jobId)) return undefined
+  const dir = Path.join(layout.jobs, jobId)
+  let text: string
+  try {
+    text = Fs.readFileSync(Path.join(dir, "events.jsonl"), "utf8")
+  } catch {
+    return undefined
+  }
+  let ready: { host: string; port: number; user: string } | undefined
+  for (const line of text.split("\n")) {
+    if (!line.includes('"InstanceReady"')) continue
+    try {
+      ready = JSON.parse(line)
+    } catch {
+      // a torn line: the earlier one stands
+    }
+  }
+  if (ready === undefined) return undefined
+  const host = ready.host.includes(":") ? `[${ready.host}]` : ready.host
+  return {
+    name: `${GPU}:${jobId}`,
+    connection: `${ready.user}@${host}:${ready.port}`,
+    remoteHome: "~/.jobs",
+    isDefault: false,
+    knownHostsFile: Path.join(dir, "known_hosts")
+  }
+}
+
+/**
+ * The worker a name stands for: a registered one (null: the default), `gpu:<job id>` for a GPU job's instance, or
+ * `gpu` with the job's id (what a GPU job's spec records).
+ */
+export const find = (layout: Home.Layout, name: string | null, jobId?: string): Worker | undefined => {
+  if (name === GPU) return jobId === undefined ? undefined : ofGpuJob(layout, jobId)
+  if (name?.startsWith(`${GPU}:`)) return ofGpuJob(layout, name.slice(GPU.length + 1))
+  const workers = read(layout)
+  if (name === null) return workers.find((w) => w.isDefault)
+  const registered = workers.find((w) => w.name === name)
+  if (registered !== undefined) return registered
+  // a connection string that names no registered worker (RemoteJob's `ssh`): host keys from ~/.ssh/known_hosts
+  return name.includes("@") && parseConnection(name) !== undefined
+    ? { name, connection: name, remoteHome: "~/.jobs", isDefault: false }
+    : undefined
+}
+
+/** How to check a worker's host key: an ad-hoc worker (a GPU instance) records it in its job's own known_hosts. */
+export const hostKeyOptions = (
+  worker: Worker
+): { readonly knownHostsFile?: string; readonly acceptNewHostKey?: boolean } =>
+  worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true }
+
+/** A path inside a remote work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
+export const normalizePath = (path: string): string | undefined => {
+  const p = Path.posix.normalize(path.replace(/^\.\/+/, "")).replace(/\/+$/, "")
+  if (Path.posix.isAbsolute(p) || p === ".." || p.startsWith("../")) return undefined
+  return p === "." ? "" : p
 }
 
 /** Writes the registry whole (aside, then renamed). */

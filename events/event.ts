@@ -12,6 +12,37 @@ const Common = {
   at: Schema.String.annotations({ description: "when it happened, ISO-8601 UTC" })
 }
 
+/** What GPUs a job asked for (DESIGN §6, the Provider port): `maxPrice` is dollars per GPU per hour. */
+export const GpuQuery = Schema.Struct({
+  type: Schema.NullOr(Schema.String).annotations({ description: "a part of the GPU's name, such as A100" }),
+  count: Schema.Number,
+  maxPrice: Schema.NullOr(Schema.Number),
+  minVramGb: Schema.NullOr(Schema.Number),
+  cloudType: Schema.String.annotations({ description: "secure or community" }),
+  minCuda: Schema.String,
+  containerDiskGb: Schema.Number,
+  volumeDiskGb: Schema.Number,
+  providers: Schema.Array(Schema.String).annotations({ description: "in order of preference" })
+}).annotations({ identifier: "GpuQuery" })
+
+/** The GPU part of a job's spec: the instance it runs on, what prepares it, and what comes back. */
+export const GpuSpec = Schema.Struct({
+  query: GpuQuery,
+  bootstrap: Schema.Array(Schema.String).annotations({ description: "shell commands run in the work dir first" }),
+  download: Schema.Array(Schema.String).annotations({ description: "paths copied back into the cwd at the end" }),
+  keepAlive: Schema.Boolean,
+  keepAliveSecs: Schema.NullOr(Schema.Number).annotations({ description: "how long after the job (null: no limit)" }),
+  image: Schema.String,
+  sshTimeoutSecs: Schema.Number,
+  providerTimeoutSecs: Schema.Number,
+  instance: Schema.optional(
+    Schema.NullOr(Schema.Struct({ provider: Schema.String, id: Schema.String })).annotations({
+      description: "an instance already held (RemoteJob nodeId): used instead of provisioning one"
+    })
+  )
+}).annotations({ identifier: "GpuSpec" })
+export type GpuSpec = typeof GpuSpec.Type
+
 /** What a Slurm job asks sbatch for (executor slurm). Absent fields are Slurm's defaults. */
 export const SlurmSpec = Schema.Struct({
   partition: Schema.NullOr(Schema.String),
@@ -55,6 +86,7 @@ export const JobSpec = Schema.Struct({
       description: "a regex with named groups done and total (and message) that finds progress in the output"
     })
   ),
+  gpu: Schema.optional(Schema.NullOr(GpuSpec).annotations({ description: "the GPU instance of an executor gpu job" })),
   slurm: Schema.optional(
     Schema.NullOr(SlurmSpec).annotations({ description: "the sbatch request of a job run through Slurm" })
   )
@@ -176,6 +208,94 @@ export const Interrupted = Schema.Struct({
   reason: Schema.String
 }).annotations({ identifier: "Interrupted" })
 
+/** A GPU job's instance is about to be asked for (logged before any provider is called). */
+export const ProvisionRequested = Schema.Struct({
+  type: Schema.Literal("ProvisionRequested"),
+  ...Common,
+  query: GpuQuery
+}).annotations({ identifier: "ProvisionRequested" })
+
+/** A provider created an instance for the job (its id, logged as soon as it is known), or one was given (offer "existing"). */
+export const Provisioned = Schema.Struct({
+  type: Schema.Literal("Provisioned"),
+  ...Common,
+  provider: Schema.String,
+  instanceId: Schema.String,
+  name: Schema.String.annotations({ description: "the instance's name at the provider: jobs-<job id>" }),
+  offer: Schema.String,
+  gpuType: Schema.String,
+  gpuCount: Schema.Number,
+  pricePerHour: Schema.Number.annotations({ description: "dollars per hour for the whole instance" })
+}).annotations({ identifier: "Provisioned" })
+
+/** An offer could not be had (no capacity, a failed instance, SSH that never came): the next one is tried. */
+export const OfferRejected = Schema.Struct({
+  type: Schema.Literal("OfferRejected"),
+  ...Common,
+  provider: Schema.String,
+  offer: Schema.String,
+  reason: Schema.String
+}).annotations({ identifier: "OfferRejected" })
+
+/** The instance runs and the provider gave its SSH endpoint. */
+export const InstanceReady = Schema.Struct({
+  type: Schema.Literal("InstanceReady"),
+  ...Common,
+  provider: Schema.String,
+  instanceId: Schema.String,
+  host: Schema.String,
+  port: Schema.Number,
+  user: Schema.String
+}).annotations({ identifier: "InstanceReady" })
+
+/** The instance guards itself: it ends itself this way once the job has ended (plus a grace) or timed out. */
+export const GuardArmed = Schema.Struct({
+  type: Schema.Literal("GuardArmed"),
+  ...Common,
+  means: Schema.String.annotations({ description: "runpod-api, vast-api or poweroff" }),
+  graceSecs: Schema.Number
+}).annotations({ identifier: "GuardArmed" })
+
+/** One bootstrap step ran in the work dir. */
+export const Bootstrapped = Schema.Struct({
+  type: Schema.Literal("Bootstrapped"),
+  ...Common,
+  step: Schema.Number.annotations({ description: "1 for the first --bootstrap" }),
+  command: Schema.String,
+  exitCode: Schema.Number,
+  durationMs: Schema.Number
+}).annotations({ identifier: "Bootstrapped" })
+
+/** A path of the work dir was copied back (or could not be). */
+export const Downloaded = Schema.Struct({
+  type: Schema.Literal("Downloaded"),
+  ...Common,
+  path: Schema.String,
+  error: Schema.NullOr(Schema.String),
+  durationMs: Schema.Number
+}).annotations({ identifier: "Downloaded" })
+
+/** The job could not get to its command: provisioning, SSH, the push or a bootstrap step failed. */
+export const SetupFailed = Schema.Struct({
+  type: Schema.Literal("SetupFailed"),
+  ...Common,
+  stage: Schema.String.annotations({ description: "provision, ssh, sync or bootstrap" }),
+  reason: Schema.String
+}).annotations({ identifier: "SetupFailed" })
+
+/** The instance ended (confirmed by reading the provider again, when `confirmed`), with what it cost. */
+export const Terminated = Schema.Struct({
+  type: Schema.Literal("Terminated"),
+  ...Common,
+  provider: Schema.String,
+  instanceId: Schema.String,
+  by: Schema.String.annotations({ description: "keeper, cli, sweep, or provider (found gone)" }),
+  confirmed: Schema.Boolean,
+  billedSecs: Schema.Number,
+  pricePerHour: Schema.Number,
+  cost: Schema.Number.annotations({ description: "dollars: pricePerHour x billedSecs / 3600" })
+}).annotations({ identifier: "Terminated" })
+
 /** Slurm accepted the job (sbatch): its Slurm job id, `ID` or `ARRAYID_INDEX` for an element of a job array. */
 export const SlurmSubmitted = Schema.Struct({
   type: Schema.Literal("SlurmSubmitted"),
@@ -211,6 +331,15 @@ export const Event = Schema.Union(
   OutputTruncated,
   OutputDropped,
   Synced,
+  ProvisionRequested,
+  Provisioned,
+  OfferRejected,
+  InstanceReady,
+  GuardArmed,
+  Bootstrapped,
+  Downloaded,
+  SetupFailed,
+  Terminated,
   SlurmSubmitted,
   SlurmEnded
 ).annotations({

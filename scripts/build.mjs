@@ -73,7 +73,8 @@ if (process.argv.includes("--schema")) {
     bundle("cli/main.ts", Path.join(dist, "cli.cjs")),
     bundle("cli/mcp.ts", Path.join(dist, "mcp.cjs")),
     bundle("cli/serve.ts", Path.join(dist, "serve.cjs")),
-    bundle("cli/worker_main.ts", Path.join(dist, "worker.cjs"))
+    bundle("cli/worker_main.ts", Path.join(dist, "worker.cjs")),
+    bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
   // V8 code caches: compiling 1 MB of JavaScript is a third of start-up without them

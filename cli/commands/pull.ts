@@ -17,11 +17,7 @@ import * as Render from "../render.ts"
 const q = EnvFile.shQuote
 
 /** A path inside the work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
-export const normalize = (path: string): string | undefined => {
-  const p = Path.posix.normalize(path.replace(/^\.\/+/, "")).replace(/\/+$/, "")
-  if (Path.posix.isAbsolute(p) || p === ".." || p.startsWith("../")) return undefined
-  return p === "." ? "" : p
-}
+export const normalize = Workers.normalizePath
 
 /** `jobs pull ID [PATH] [DEST]` */
 export const command = Command.make(
@@ -38,12 +34,12 @@ export const command = Command.make(
     const invocation = yield* Invocation
     const jobs = yield* Jobs
     const job = yield* jobs.get(id)
-    if (job.executor !== "ssh" || job.worker === null) {
+    if ((job.executor !== "ssh" && job.executor !== "gpu") || job.worker === null) {
       return yield* new JobStateConflict({
         message: `Cannot pull from job "${job.shortId}": it ran on this machine (its files are in ${job.cwd ?? "its cwd"})`
       })
     }
-    const worker = Workers.read(Home.layout(invocation.home)).find((w) => w.name === job.worker)
+    const worker = Workers.find(Home.layout(invocation.home), job.worker, job.id)
     if (worker === undefined) {
       return yield* new JobStateConflict({
         message: `Cannot pull from job "${job.shortId}": worker "${job.worker}" is not registered`

@@ -4,6 +4,8 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { Jobs } from "../../core/jobs.ts"
 import * as AttachFlow from "../attach_flow.ts"
+import * as GpuRun from "../gpu_run.ts"
+import * as GpuRunOptions from "../gpu_run_options.ts"
 import { Invocation } from "../invocation.ts"
 import * as RunSubmit from "../run_submit.ts"
 
@@ -88,7 +90,10 @@ const options = {
     Options.optional
   ),
   gpu: Options.text("gpu").pipe(
-    Options.withDescription("With --slurm: GPUs as [TYPE:]N, such as 2 or a100:1 (sbatch --gpus)"),
+    Options.withDescription(
+      "Run on a rented GPU instance, TYPE[:N] such as A100:2 (the cheapest offer: see --max-price, --provider); " +
+        "with --slurm: GPUs as [TYPE:]N (sbatch --gpus)"
+    ),
     Options.optional
   ),
   sbatchArg: Options.text("sbatch-arg").pipe(
@@ -105,7 +110,8 @@ const options = {
   key: Options.text("key").pipe(
     Options.withDescription("Idempotency key: a second run with the same key returns the first job"),
     Options.optional
-  )
+  ),
+  ...GpuRunOptions.options
 }
 
 /** `jobs run [flags] -- CMD [ARGS...]` */
@@ -114,7 +120,11 @@ export const command = Command.make("run", options, (flags) =>
     const jobs = yield* Jobs
     const invocation = yield* Invocation
     const job = yield* RunSubmit.submit(flags, jobs.submit, jobs.submitMany)
-    if (flags.attach && job !== undefined) yield* AttachFlow.attach(jobs, invocation.home, job)
+    if (flags.attach && job !== undefined) {
+      // a GPU job has a session to attach to once its instance runs it
+      const ready = job.executor === "gpu" ? yield* GpuRun.untilStarted(jobs, job.id) : job
+      yield* AttachFlow.attach(jobs, invocation.home, ready)
+    }
   })
 ).pipe(
   Command.withDescription(

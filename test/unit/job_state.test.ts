@@ -98,3 +98,47 @@ describe("JobState.evolve", () => {
     expect(JobState.signalName("NOPE")).toBe(undefined)
   })
 })
+
+describe("GPU events", () => {
+  const provisioned = (instanceId: string, pricePerHour: number): Event.Event => ({
+    type: "Provisioned",
+    ...base(),
+    provider: "runpod",
+    instanceId,
+    name: `jobs-${job}`,
+    offer: "NVIDIA A100 80GB PCIe",
+    gpuType: "A100",
+    gpuCount: 1,
+    pricePerHour
+  })
+  const terminated = (instanceId: string, cost: number): Event.Event => ({
+    type: "Terminated",
+    ...base(),
+    provider: "runpod",
+    instanceId,
+    by: "keeper",
+    confirmed: true,
+    billedSecs: 3600,
+    pricePerHour: cost,
+    cost
+  })
+
+  it("given two instances, one ended: the cost is the recorded one plus price × time of the held one", () => {
+    const state = JobState.fold(job, [submitted(), provisioned("a", 2), terminated("a", 0.5), provisioned("b", 3.6)])
+    expect(state.cost).toBe(0.5)
+    expect(state.instances.map((i) => i.id)).toEqual(["b"])
+    const since = Date.parse(state.instances[0]!.since)
+    expect(JobState.costSoFar(state, since + 1000)).toBe(0.501)
+  })
+
+  it("given a setup failure before the command: the job failed with the stage in its reason", () => {
+    const state = JobState.fold(job, [
+      submitted(),
+      { type: "SetupFailed", ...base(), stage: "bootstrap", reason: 'step 1 "false" exited 1' }
+    ])
+    expect(state.status).toBe("failed")
+    expect(state.reason).toBe('bootstrap failed: step 1 "false" exited 1')
+    // a Terminated for an instance the log never had is ignored
+    expect(JobState.fold(job, [submitted(), terminated("x", 1)]).cost).toBeNull()
+  })
+})
