@@ -1,6 +1,7 @@
 // What `jobs run` does once its flags are parsed, shared by the full CLI and the start-up fast path.
 
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -262,6 +263,20 @@ export const submit = Effect.fn("jobs.run")(function* (
     ...(maxLogBytes === undefined ? {} : { maxLogBytes }),
     ...(priority === undefined ? {} : { priority }),
     after: Option.isSome(afterList) ? { jobs: afterList.value, any: Option.isSome(flags.afterAny) } : null
+  }
+  // a push copies the whole cwd: from / , the home dir or the temp dir that is almost never meant (and the temp dir
+  // may hold the very folder the push lands in)
+  if (remote && !flags.noSync) {
+    const tooBroad = [
+      ["/", "the root folder"],
+      [Os.homedir(), "your home folder"],
+      [Os.tmpdir(), "the temp folder"]
+    ].find(([dir]) => dir !== undefined && Path.resolve(dir) === cwd)
+    if (tooBroad !== undefined) {
+      return yield* new InvalidInput({
+        message: `Cannot push ${cwd} (${tooBroad[1]}) to the ${gpu === undefined ? "worker" : "instance"}: cd into a project folder, or pass -n to push nothing`
+      })
+    }
   }
   if (Option.isSome(flags.each)) {
     if (invocation.command.length > 0) {

@@ -3,6 +3,7 @@
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BIN, eventually, jobs, jobsAsync, json, type Result } from "../support/cli.ts"
@@ -531,6 +532,18 @@ describe("jobs run --on, refused", () => {
     const none = jobs(["run", "--on", "--", "true"], { home })
     expect(none.code).toBe(2)
     expect(none.stderr).toMatch(/^Cannot run on a worker: none is registered/)
+    // a push of the temp folder (or / or the home folder) is refused: almost never meant, and possibly endless
+    Fs.mkdirSync(home, { recursive: true })
+    Fs.writeFileSync(
+      Path.join(home, "workers.yaml"),
+      '- name: "w"\n  connection: "root@127.0.0.1:1"\n  default: "true"\n'
+    )
+    const broad = jobs(["run", "--on", "--", "true"], { home, cwd: Os.tmpdir() })
+    expect(broad.code).toBe(2)
+    expect(broad.stderr).toBe(
+      `Cannot push ${Os.tmpdir()} (the temp folder) to the worker: cd into a project folder, or pass -n to push nothing\n`
+    )
+    expect(Fs.existsSync(Path.join(home, "jobs"))).toBe(false)
     expect(Fs.existsSync(Path.join(home, "jobs"))).toBe(false)
   })
 })
