@@ -8,55 +8,35 @@ import * as Home from "../core/home.ts"
 import * as LocalExecutor from "./local_executor.ts"
 import * as TmuxExecutor from "./tmux_executor.ts"
 
-const lazySsh = (layout: Home.Layout): Executor.Executor => {
-  const load = Effect.promise(() => import("./ssh_executor.ts")).pipe(Effect.map((m) => m.make(layout)))
-  return {
-    kind: "ssh",
-    start: (launch) => Effect.flatMap(load, (e) => e.start(launch)),
-    liveness: (state) => Effect.flatMap(load, (e) => e.liveness(state)),
-    requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
-    stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
-    release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
-    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths)),
-    follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths)),
-    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state)),
-    removeRemote: (state) => Effect.flatMap(load, (e) => e.removeRemote!(state))
-  }
+/** The optional parts of the port a loaded executor has (the wrapper must offer them before loading it). */
+type Optional = "mirror" | "follow" | "attach" | "removeRemote" | "observe" | "check" | "startMany"
+
+/**
+ * An executor whose module is imported on first use: every call waits for the import, then goes to the real one.
+ * `optional` names the parts of the port it has (callers test for them before any import).
+ */
+const lazy = (
+  kind: string,
+  importer: () => Promise<{ readonly make: (layout: Home.Layout) => Executor.Executor }>,
+  layout: Home.Layout,
+  optional: ReadonlyArray<Optional>,
+  extra: { readonly stopsPending?: boolean } = {}
+): Executor.Executor => {
+  const load = Effect.promise(importer).pipe(Effect.map((m) => m.make(layout)))
+  // a call passed through to the same method of the loaded executor
+  const via =
+    (part: keyof Executor.Executor) =>
+    (...args: Array<unknown>) =>
+      Effect.flatMap(load, (e) => (e[part] as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args))
+  const parts = ["start", "liveness", "requestStop", "stopOrphans", "release", ...optional] as const
+  return Object.fromEntries([
+    ["kind", kind],
+    ...Object.entries(extra),
+    ...parts.map((part) => [part, via(part)])
+  ]) as unknown as Executor.Executor
 }
 
-// a GPU job: its keeper is spawned and mirrored from here; the provider clients stay in the gpu bundle
-const lazyGpu = (layout: Home.Layout): Executor.Executor => {
-  const load = Effect.promise(() => import("./gpu/executor.ts")).pipe(Effect.map((m) => m.make(layout)))
-  return {
-    kind: "gpu",
-    start: (launch) => Effect.flatMap(load, (e) => e.start(launch)),
-    liveness: (state) => Effect.flatMap(load, (e) => e.liveness(state)),
-    requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
-    stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
-    release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l)),
-    mirror: (state, paths) => Effect.flatMap(load, (e) => e.mirror!(state, paths)),
-    follow: (state, paths) => Effect.flatMap(load, (e) => e.follow!(state, paths)),
-    attach: (state) => Effect.flatMap(load, (e) => e.attach!(state)),
-    removeRemote: (state) => Effect.flatMap(load, (e) => e.removeRemote!(state))
-  }
-}
-
-// Slurm's executor loads on first use too (and its SSH half only for a job on a worker)
-const lazySlurm = (layout: Home.Layout): Executor.Executor => {
-  const load = Effect.promise(() => import("./slurm_executor.ts")).pipe(Effect.map((m) => m.make(layout)))
-  return {
-    kind: "slurm",
-    stopsPending: true,
-    check: (spec, l) => Effect.flatMap(load, (e) => e.check!(spec, l)),
-    start: (launch) => Effect.flatMap(load, (e) => e.start(launch)),
-    startMany: (launches) => Effect.flatMap(load, (e) => e.startMany!(launches)),
-    observe: (state, paths) => Effect.flatMap(load, (e) => e.observe!(state, paths)),
-    liveness: (state) => Effect.flatMap(load, (e) => e.liveness(state)),
-    requestStop: (state, signal, grace) => Effect.flatMap(load, (e) => e.requestStop(state, signal, grace)),
-    stopOrphans: (state, signal, grace) => Effect.flatMap(load, (e) => e.stopOrphans(state, signal, grace)),
-    release: (state, l) => Effect.flatMap(load, (e) => e.release(state, l))
-  }
-}
+const remoteParts: ReadonlyArray<Optional> = ["mirror", "follow", "attach", "removeRemote"]
 
 const registry = (all: ReadonlyArray<Executor.Executor>): Executors["Type"] => ({
   get: (kind) => all.find((e) => e.kind === kind),
@@ -71,9 +51,13 @@ export const forHome = (home: string): Executors["Type"] =>
   registry([
     LocalExecutor.executor,
     TmuxExecutor.executor,
-    lazySsh(Home.layout(home)),
-    lazyGpu(Home.layout(home)),
-    lazySlurm(Home.layout(home))
+    lazy("ssh", () => import("./ssh_executor.ts"), Home.layout(home), remoteParts),
+    // a GPU job: its keeper is spawned and mirrored from here; the provider clients stay in the gpu bundle
+    lazy("gpu", () => import("./gpu/executor.ts"), Home.layout(home), remoteParts),
+    // Slurm's SSH half loads only for a job on a worker
+    lazy("slurm", () => import("./slurm_executor.ts"), Home.layout(home), ["check", "startMany", "observe"], {
+      stopsPending: true
+    })
   ])
 
 /** Every executor of this build, as a layer. */
