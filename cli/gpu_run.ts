@@ -116,17 +116,7 @@ export const spec = Effect.fn("jobs.run.gpu")(function* (flags: Flags) {
     })
   }
   const gpu: Event.GpuSpec = {
-    query: {
-      type: q.type ?? null,
-      count: q.count,
-      maxPrice: q.maxPrice ?? null,
-      minVramGb: q.minVramGb ?? null,
-      cloudType: q.cloudType,
-      minCuda: q.minCuda,
-      containerDiskGb: q.containerDiskGb,
-      volumeDiskGb: q.volumeDiskGb,
-      providers: [...q.providers]
-    },
+    query: Provider.recorded(q),
     bootstrap: [...(flags.bootstrap ?? [])],
     download: [...(flags.download ?? [])],
     keepAlive: keep !== undefined,

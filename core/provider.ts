@@ -2,6 +2,7 @@
 // lifecycle of one instance (create, get, terminate, list). Real clients and the emulator live in adapters/gpu/.
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type { Event } from "../events/mod.ts"
 
 /** The providers this build knows, in the default order of preference. */
 export const PROVIDERS = ["runpod", "lambda", "vast"] as const
@@ -41,6 +42,19 @@ export const query = (given: Partial<GpuQuery> = {}): GpuQuery => ({
   containerDiskGb: given.containerDiskGb ?? 100,
   volumeDiskGb: given.volumeDiskGb ?? 0,
   providers: given.providers ?? PROVIDERS
+})
+
+/** The query as a job's spec records it (what is not set is null). */
+export const recorded = (q: GpuQuery): Event.GpuSpec["query"] => ({
+  type: q.type ?? null,
+  count: q.count,
+  maxPrice: q.maxPrice ?? null,
+  minVramGb: q.minVramGb ?? null,
+  cloudType: q.cloudType,
+  minCuda: q.minCuda,
+  containerDiskGb: q.containerDiskGb,
+  volumeDiskGb: q.volumeDiskGb,
+  providers: [...q.providers]
 })
 
 /** Where a volume is mounted on an instance (and HF_HOME under it when there is one). */

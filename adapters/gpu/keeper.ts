@@ -166,18 +166,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
         (c) => release(provider, c.id, offer.priceTotal, since)
       )
       const instance = yield* waitRunning(provider, created.id, spec.providerTimeoutSecs)
-      const endpoint = instance.ssh!
-      yield* append({
-        type: "InstanceReady",
-        ...common(),
-        provider: offer.provider,
-        instanceId: created.id,
-        host: endpoint.host,
-        port: endpoint.port,
-        user: endpoint.user
-      })
-      const worker = Workers.ofGpuJob(layout, id)!
-      yield* waitSsh(worker, spec.sshTimeoutSecs)
+      const worker = yield* reachable(offer.provider, created.id, instance, spec.sshTimeoutSecs)
       return { provider, created, offer, worker }
     })
 
@@ -203,6 +192,29 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
           })
         yield* Effect.sleep(pollMs)
       }
+    })
+
+  /** Logs where the running instance answers SSH, and waits until it does; the instance as a worker. */
+  const reachable = (
+    provider: Provider.ProviderName,
+    instanceId: string,
+    instance: Provider.Instance,
+    sshTimeoutSecs: number
+  ) =>
+    Effect.gen(function* () {
+      const endpoint = instance.ssh!
+      yield* append({
+        type: "InstanceReady",
+        ...common(),
+        provider,
+        instanceId,
+        host: endpoint.host,
+        port: endpoint.port,
+        user: endpoint.user
+      })
+      const worker = Workers.ofGpuJob(layout, id)!
+      yield* waitSsh(worker, sshTimeoutSecs)
+      return worker
     })
 
   const waitSsh = (worker: Workers.Worker, timeoutSecs: number) =>
@@ -242,18 +254,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
         }),
         () => release(provider, given.id, price, since)
       )
-      const endpoint = instance.ssh!
-      yield* append({
-        type: "InstanceReady",
-        ...common(),
-        provider: given.provider,
-        instanceId: given.id,
-        host: endpoint.host,
-        port: endpoint.port,
-        user: endpoint.user
-      })
-      const worker = Workers.ofGpuJob(layout, id)!
-      yield* waitSsh(worker, spec.sshTimeoutSecs)
+      const worker = yield* reachable(given.provider, given.id, instance, spec.sshTimeoutSecs)
       const offer: Provider.Offer = {
         provider: given.provider,
         id: "existing",

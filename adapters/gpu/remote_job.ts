@@ -152,17 +152,7 @@ export const make = (config: Config): Effect.Effect<RemoteJob, InvalidRemoteJob>
     const gpu = (instance: { provider: string; id: string } | null, scoped: boolean): Event.GpuSpec => {
       const query = Provider.query({ ...config.provision })
       return {
-        query: {
-          type: query.type ?? null,
-          count: query.count,
-          maxPrice: query.maxPrice ?? null,
-          minVramGb: query.minVramGb ?? null,
-          cloudType: query.cloudType,
-          minCuda: query.minCuda,
-          containerDiskGb: query.containerDiskGb,
-          volumeDiskGb: query.volumeDiskGb,
-          providers: [...query.providers]
-        },
+        query: Provider.recorded(query),
         bootstrap,
         download: [...(config.download ?? [])],
         // a scoped run holds the instance until its scope ends (downloads happen in it): the scope releases it
