@@ -1,16 +1,19 @@
 // The dashboard (`jobs serve`) over real HTTP, and in real headless Chromium (Debian's chromium driven by
 // playwright-core): every API route, the token and same-origin rules, escaping, live logs and live lists.
 import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { type Browser, chromium } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BIN, eventually, jobs, json } from "../support/cli.ts"
-import { scratch } from "../support/job_files.ts"
+import { eventsPath, jobDirs, scratch, started } from "../support/job_files.ts"
 
 const tmp = scratch()
 const home = tmp.home()
-let server: ChildProcess.ChildProcess | undefined
+let server: Served | undefined
 let base = ""
 let token = ""
 const CHROMIUM = "/usr/bin/chromium"
@@ -19,27 +22,58 @@ if (!hasChromium && process.env.CI === undefined)
   console.warn("SKIPPING browser tests: install chromium (apt-get install chromium)")
 const shots = Path.resolve(import.meta.dirname, "../../test-output/screenshots")
 
-beforeAll(async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env, JOBS_HOME: home }
+/** A `jobs serve` of its own: its process, its origin and the token from the URL it printed once listening. */
+interface Served {
+  readonly child: ChildProcess.ChildProcess
+  readonly base: string
+  readonly token: string
+}
+const serveEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, JOBS_HOME: home, ...extra }
   delete env.NODE_EXTRA_CA_CERTS
-  delete env.JOBS_TOKEN
-  server = ChildProcess.spawn(process.execPath, ["--", BIN, "serve", "--port", "0"], {
-    env,
+  if (extra.JOBS_TOKEN === undefined) delete env.JOBS_TOKEN
+  return env
+}
+const startServe = async (args: ReadonlyArray<string>, extra: Record<string, string> = {}): Promise<Served> => {
+  const child = ChildProcess.spawn(process.execPath, ["--", BIN, "serve", ...args], {
+    env: serveEnv(extra),
     stdio: ["ignore", "pipe", "pipe"]
   })
   const line = await new Promise<string>((resolve, reject) => {
     let out = ""
-    server!.stdout!.on("data", (d) => {
+    child.stdout!.on("data", (d) => {
       out += String(d)
       if (out.includes("\n")) resolve(out)
     })
-    server!.on("exit", (code) => reject(new Error(`jobs serve exited with ${code}`)))
+    child.on("exit", (code) => reject(new Error(`jobs serve exited with ${code}`)))
   })
   const url = new URL(/http:\/\/\S+/.exec(line)![0])
-  token = url.searchParams.get("token")!
-  base = url.origin
-  // the server answers once it listens
-  await until(async () => (await fetch(`${base}/jobs`).catch(() => undefined)) !== undefined, "the server to listen")
+  return { child, base: url.origin, token: url.searchParams.get("token")! }
+}
+/** Runs `jobs serve ARGS` that should refuse to start; stops it if it serves after all (the old behaviour). */
+const serveRefused = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = ChildProcess.spawn(process.execPath, ["--", BIN, "serve", ...args], {
+      env: serveEnv(extra),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += String(d)))
+    child.stderr.on("data", (d) => (stderr += String(d)))
+    const guard = setTimeout(() => child.kill(), 20_000)
+    child.on("close", (code) => {
+      clearTimeout(guard)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+beforeAll(async () => {
+  server = await startServe(["--port", "0"])
+  base = server.base
+  token = server.token
+  // the URL is printed once the server listens: the first request is answered
+  expect((await fetch(`${base}/jobs`)).status).toBe(401)
 })
 /** Polls an async condition (eventually() is for synchronous ones). */
 const until = async (f: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
@@ -51,7 +85,7 @@ const until = async (f: () => Promise<boolean>, what: string, timeoutMs = 10_000
 }
 
 afterAll(() => {
-  server?.kill()
+  server?.child.kill()
   tmp.cleanup()
 })
 
@@ -72,7 +106,11 @@ describe("jobs serve: the API over HTTP", () => {
     expect(first.status).toBe(303)
     expect(first.headers.get("location")).toBe("/jobs")
     const cookie = first.headers.get("set-cookie")!
-    expect(cookie).toMatch(new RegExp(`^jobs_token_${new URL(base).port}=${token}; HttpOnly; SameSite=Strict`))
+    expect(cookie).toMatch(
+      new RegExp(`^jobs_token_${new URL(base).port}=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=/`)
+    )
+    // the cookie stands for the token without being it: a cookie jar never holds the long-lived secret
+    expect(cookie).not.toContain(token)
     const withCookie = await fetch(`${base}/jobs`, { headers: { cookie: cookie.split(";")[0]! } })
     expect(withCookie.status).toBe(200)
     // a cookie-authenticated change from another origin is refused (CSRF)
@@ -170,6 +208,223 @@ describe("jobs serve: the API over HTTP", () => {
   })
 })
 
+const jobCount = () => jobDirs(home).length
+const COOKIE_FLAGS = /; HttpOnly; SameSite=Strict; Path=\/$/
+
+describe("jobs serve: what it sends is what it encoded", () => {
+  it("sends the security headers on every answer, and output only as text/plain from the API", async () => {
+    const job = run(["--", "sh", "-c", "echo '<script>window.__pwned=1</script>'"])
+    jobs(["wait", job.id], { home })
+    for (const [path, auth] of [
+      ["/jobs", true],
+      [`/jobs/${job.id}`, true],
+      ["/new", true],
+      ["/stats", true],
+      [`/api/jobs/${job.id}`, true],
+      ["/nothing-here", true],
+      ["/jobs", false]
+    ] as const) {
+      const r = auth ? await api(path) : await fetch(`${base}${path}`)
+      expect(r.headers.get("content-security-policy"), path).toBe(
+        "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; " +
+          "frame-ancestors 'none'; form-action 'self'"
+      )
+      expect(r.headers.get("x-content-type-options"), path).toBe("nosniff")
+      expect(r.headers.get("referrer-policy"), path).toBe("no-referrer")
+    }
+    const logs = await api(`/api/jobs/${job.id}/logs`)
+    expect(logs.headers.get("content-type")).toBe("text/plain; charset=utf-8")
+    expect(await logs.text()).toBe("<script>window.__pwned=1</script>\n")
+    // the HTML side has no alias of the output (nor of the stream)
+    expect((await api(`/jobs/${job.id}/logs`)).status).toBe(404)
+    expect((await api(`/jobs/${job.id}/stream`)).status).toBe(404)
+    // pages carry no inline script or style: the code comes from the dashboard's own files
+    const page = await (await api(`/jobs/${job.id}`)).text()
+    expect(page).not.toMatch(/<script>|<script [^>]*>[^<]|<style|style=|\son[a-z]+=/i)
+    expect(page).toContain('<script src="/static/app.js"></script>')
+    const script = await api("/static/app.js")
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8")
+    expect(await script.text()).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/)
+    expect((await api("/static/style.css")).headers.get("content-type")).toBe("text/css; charset=utf-8")
+  })
+
+  it("forwards on /api/events only events it decoded, re-encoded, of the job whose log they are in", async () => {
+    const job = run(["--", "sleep", "30"])
+    const controller = new AbortController()
+    const r = await api("/api/events", { signal: controller.signal })
+    const reader = r.body!.getReader()
+    let text = ""
+    const at = new Date().toISOString()
+    Fs.appendFileSync(
+      eventsPath(home, job.id),
+      [
+        "this is not an event <script>",
+        JSON.stringify({
+          v: 1,
+          type: "HookRan",
+          id: "other",
+          job: "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+          at,
+          hook: "x",
+          exitCode: 0
+        }),
+        `{ "extra": "<script>", "type": "HookRan", "v": 1, "id": "forged", "job": "${job.id}", "at": "${at}", "hook": "job", "exitCode": 0 }`,
+        JSON.stringify({ v: 1, type: "HookRan", id: "last", job: job.id, at, hook: "job", exitCode: 0 })
+      ].join("\n") + "\n"
+    )
+    await until(async () => {
+      const { value } = await reader.read()
+      text += new TextDecoder().decode(value)
+      return text.includes('"last"')
+    }, "the appended events on /api/events")
+    controller.abort()
+    const data = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => l.slice(6))
+    expect(data).toEqual([
+      JSON.stringify({ type: "HookRan", v: 1, id: "forged", job: job.id, at, hook: "job", exitCode: 0 }),
+      JSON.stringify({ type: "HookRan", v: 1, id: "last", job: job.id, at, hook: "job", exitCode: 0 })
+    ])
+    // the job's own stream keeps the same rule
+    const stream = await api(`/api/jobs/${job.id}/stream`, { signal: AbortSignal.timeout(3000) })
+      .then((s) => s.text())
+      .catch(() => "")
+    jobs(["stop", job.id, "--grace", "1s"], { home })
+    const all = await (await api(`/api/jobs/${job.id}/stream`)).text()
+    for (const t of [stream, all].filter((x) => x !== "")) {
+      expect(t).not.toContain("<script>")
+      expect(t).not.toContain('"other"')
+    }
+    expect(all).toContain('"forged"')
+  })
+})
+
+describe("jobs serve: tokens stay secret and strong", () => {
+  it("--open opens a single-use code, never the token, and swaps it for the cookie once", async () => {
+    const bin = tmp.dir()
+    const opened = Path.join(bin, "opened")
+    Fs.writeFileSync(Path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" >> '${opened}'\n`, { mode: 0o755 })
+    const served = await startServe(["--port", "0", "--open"], { PATH: `${bin}:${process.env.PATH}` })
+    try {
+      const url = await eventually(() => (Fs.existsSync(opened) ? Fs.readFileSync(opened, "utf8").trim() : undefined))
+      expect(url).not.toContain(served.token)
+      expect(url).not.toMatch(/token/)
+      expect(url.startsWith(`${served.base}/`)).toBe(true)
+      const first = await fetch(url, { redirect: "manual" })
+      expect(first.status).toBe(303)
+      expect(first.headers.get("location")).toBe("/jobs")
+      const cookie = first.headers.get("set-cookie")!
+      expect(cookie).toMatch(COOKIE_FLAGS)
+      expect(cookie).not.toContain(served.token)
+      expect((await fetch(`${served.base}/jobs`, { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(200)
+      // the code is forgotten once used: whoever read it from /proc afterwards gets nothing
+      const second = await fetch(url, { redirect: "manual" })
+      expect(second.status).toBe(401)
+      expect(second.headers.get("set-cookie")).toBeNull()
+    } finally {
+      served.child.kill()
+    }
+  })
+
+  it("refuses a weak token on a non-loopback address, in one line that says how to make one", async () => {
+    for (const weak of ["x", "a".repeat(40), "0123456789abcdef", "abababababababababababababababab"]) {
+      const r = await serveRefused(["--host", "0.0.0.0", "--port", "0", "--token", weak])
+      expect(r.code, weak).toBe(2)
+      expect(r.stdout).toBe("")
+      expect(r.stderr).toMatch(/^Cannot serve on "0\.0\.0\.0": .*openssl rand -hex 16.*\n$/)
+      expect(r.stderr.split("\n")).toHaveLength(2)
+    }
+    const fromEnv = await serveRefused(["--host", "0.0.0.0", "--port", "0"], { JOBS_TOKEN: "hunter2hunter2hunter2" })
+    expect(fromEnv.code).toBe(2)
+    const strong = Crypto.randomBytes(16).toString("hex")
+    const served = await startServe(["--host", "0.0.0.0", "--port", "0", "--token", strong])
+    try {
+      const port = new URL(served.base).port
+      const r = await fetch(`http://127.0.0.1:${port}/api/jobs`, { headers: { authorization: `Bearer ${strong}` } })
+      expect(r.status).toBe(200)
+      // a token of another length, or a prefix of the right one, is refused
+      for (const wrong of [strong.slice(0, 31), `${strong}0`, strong.toUpperCase()])
+        expect(
+          (await fetch(`http://127.0.0.1:${port}/api/jobs`, { headers: { authorization: `Bearer ${wrong}` } })).status
+        ).toBe(401)
+    } finally {
+      served.child.kill()
+    }
+  })
+
+  it("sends the ?token= login only to a path of its own origin", async () => {
+    // sent as they are (fetch would normalise the path first, as a browser does; a crafted link need not)
+    const login = (path: string) =>
+      new Promise<Http.IncomingMessage>((resolve, reject) =>
+        Http.get({ host: "127.0.0.1", port: new URL(base).port, path }, (r) => resolve(r.resume()))
+          .on("error", reject)
+          .end()
+      )
+    for (const path of [
+      "/.//evil.example/",
+      "/x/..//evil.example/jobs",
+      "/%2e//evil.example",
+      "/\\evil.example",
+      "//evil.example/"
+    ]) {
+      const r = await login(`${path}?token=${token}`)
+      expect(r.statusCode, path).toBe(303)
+      const location = r.headers.location!
+      expect(location, path).toMatch(/^\/(?![/\\])/)
+      expect(new URL(location, base).origin, path).toBe(base)
+    }
+    const good = await login(`/jobs?status=running&token=${token}`)
+    expect(good.headers.location).toBe("/jobs?status=running")
+  })
+
+  it("refuses a change from another origin even with the cookie", async () => {
+    const login = await fetch(`${base}/jobs?token=${token}`, { redirect: "manual" })
+    const cookie = login.headers.get("set-cookie")!.split(";")[0]!
+    const before = jobCount()
+    const body = JSON.stringify({ command: ["true"], name: "forged" })
+    for (const headers of [
+      { origin: "http://evil.example" },
+      { origin: "null" },
+      { origin: base, "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+      {}
+    ] as Array<Record<string, string>>) {
+      const r = await fetch(`${base}/api/jobs`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": "application/json", ...headers },
+        body
+      })
+      expect(r.status, JSON.stringify(headers)).toBe(403)
+    }
+    expect(jobCount()).toBe(before)
+    // the dashboard's own form (same origin) still works
+    const ok = await fetch(`${base}/api/jobs`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, "content-type": "application/json", origin: base, "sec-fetch-site": "same-origin" },
+      body: JSON.stringify({ command: ["true"], name: "same-origin" })
+    })
+    expect(ok.status).toBe(201)
+  })
+
+  it("says in one line that the port is taken, exits 1 and prints no URL", async () => {
+    const taken = Net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as Net.AddressInfo).port
+    try {
+      const r = await serveRefused(["--port", String(port)])
+      expect(r.code).toBe(1)
+      expect(r.stdout).toBe("")
+      expect(r.stderr).toMatch(new RegExp(`^Cannot serve on 127\\.0\\.0\\.1:${port}: the address is in use.*\\n$`))
+      expect(r.stderr.split("\n")).toHaveLength(2)
+    } finally {
+      taken.close()
+    }
+  })
+})
+
 describe.skipIf(!hasChromium && process.env.CI === undefined)("jobs serve in headless Chromium", () => {
   let browser: Browser
   beforeAll(async () => {
@@ -229,6 +484,133 @@ describe.skipIf(!hasChromium && process.env.CI === undefined)("jobs serve in hea
     await page.goto(`${base}/stats`)
     await page.screenshot({ path: Path.join(shots, "stats.png"), fullPage: true })
     expect(alerts).toEqual([])
+    await page.close()
+  })
+
+  it("shows HTML and script in every field as text, a forged event included: no script runs, no job is made", async () => {
+    const dir = tmp.dir()
+    const marker = Path.join(dir, "pwned")
+    // what a job's own code could put in its output or, through a worker's mirror, in its log: script that, once in
+    // the dashboard's origin, would start a command on this machine
+    const attack =
+      `<img src=x onerror="window.__pwned=1;fetch('/api/jobs',{method:'POST',` +
+      `headers:{'content-type':'application/json'},body:JSON.stringify({command:['touch','${marker}']})})">`
+    const img = "<img src=x onerror=window.__pwned=2>"
+    const closer = "</script><script>window.__pwned=3</script>"
+    const payload = Path.join(dir, "payload.txt")
+    Fs.writeFileSync(payload, `${attack}\n${closer}\n`)
+    const go = Path.join(dir, "go")
+    const cwd = Path.join(dir, "<svg onload=window.__pwned=4>")
+    Fs.mkdirSync(cwd)
+    const name = `${img}${closer}`
+    const job = json<{ id: string; eventsPath: string }>(
+      jobs(
+        [
+          "run",
+          "--json",
+          "--name",
+          name,
+          "--",
+          "sh",
+          "-c",
+          'while [ ! -e "$2" ]; do sleep 0.1; done; cat "$1"; sleep 60',
+          img,
+          payload,
+          go
+        ],
+        { home, cwd }
+      )
+    )
+    // a name no shell would take, planted once the supervisor has read the file
+    await started(home, job.id)
+    const envName = "</script><script>window.__pwned++</script>"
+    Fs.appendFileSync(Path.join(Path.dirname(job.eventsPath), "env"), `export ${envName}='v'\n`)
+    const forged = (fields: Record<string, unknown>) =>
+      Fs.appendFileSync(
+        job.eventsPath,
+        JSON.stringify({ v: 1, type: "HookRan", id: Crypto.randomUUID(), hook: closer, exitCode: 0, ...fields }) + "\n"
+      )
+    const forgedAt = "<img src=x onerror=window.__pwned=5>"
+    forged({ job: job.id, at: forgedAt })
+    const before = jobCount()
+
+    const page = await browser.newPage()
+    const problems: Array<string> = []
+    page.on("dialog", (d) => {
+      problems.push(`dialog: ${d.message()}`)
+      void d.dismiss()
+    })
+    page.on("pageerror", (e) => problems.push(`error: ${e.message}`))
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/.test(m.text())) problems.push(`csp: ${m.text()}`)
+    })
+    const noActiveContent = () =>
+      page.evaluate(`({
+        inline: document.querySelectorAll("script:not([src]), style, [style]").length,
+        handlers: [...document.querySelectorAll("*")].flatMap((e) =>
+          [...e.attributes].filter((a) => a.name.startsWith("on")).map((a) => a.name)
+        ),
+        images: document.querySelectorAll("img, svg:not([role=img])").length
+      })`)
+    const shows = (id: string, text: string) =>
+      page.waitForFunction(
+        `document.getElementById(${JSON.stringify(id)}).textContent.includes(${JSON.stringify(text)})`,
+        null,
+        {
+          timeout: 15_000
+        }
+      )
+
+    // the list: the payloads are text, and a forged event that names a path instead of a job id fetches nothing
+    const list = await page.goto(`${base}/jobs?token=${token}`)
+    expect(list!.headers()["content-security-policy"]).toMatch(/script-src 'self'/)
+    await page.waitForSelector(`#job-${job.id}`)
+    expect(await page.textContent(`#job-${job.id} td:nth-child(2)`)).toBe(name)
+    expect(await page.textContent(`#job-${job.id} td:nth-child(4)`)).toContain(img)
+    // once a job started now shows, the page follows the feed
+    const ready = run(["--name", "feed-ready", "--", "true"])
+    await page.waitForSelector(`#job-${ready.id}`, { timeout: 15_000 })
+    Fs.writeFileSync(go, "")
+    const output = Path.join(Path.dirname(job.eventsPath), "output.log")
+    await eventually(() => (Fs.readFileSync(output, "utf8").includes(closer) ? true : undefined))
+    forged({ job: `../api/jobs/${job.id}/logs?x=`, at: new Date().toISOString() })
+    forged({ job: job.id, at: new Date().toISOString() })
+    // a job started after the forged lines shows the feed got past them
+    const after = run(["--name", "after-the-forged-lines", "--", "true"])
+    await page.waitForSelector(`#job-${after.id}`, { timeout: 15_000 })
+    await page.waitForTimeout(1000)
+    expect(await page.evaluate("window.__pwned")).toBeUndefined()
+    expect(await page.textContent(`#job-${job.id} td:nth-child(2)`)).toBe(name)
+    expect(await noActiveContent()).toEqual({ inline: 0, handlers: [], images: 0 })
+
+    // the job page: spec, environment names, output and timeline as text; then the same live
+    const one = await page.goto(`${base}/jobs/${job.id}`)
+    expect(one!.headers()["content-security-policy"]).toMatch(/default-src 'self'/)
+    expect(one!.headers()["x-content-type-options"]).toBe("nosniff")
+    expect(await page.title()).toContain(name)
+    expect(await page.textContent("#spec-command")).toContain(img)
+    expect(await page.textContent("#spec-cwd")).toBe(cwd)
+    expect((await page.textContent("#spec-environment"))!.split(" ")).toContain(envName)
+    await shows("log", attack)
+    expect(await page.textContent("#timeline")).toContain(forgedAt)
+    const liveAt = "<img src=x onerror=window.__pwned=6>"
+    forged({ job: job.id, at: liveAt })
+    Fs.appendFileSync(output, `${img}${closer}\n`)
+    await shows("timeline", liveAt)
+    await shows("log", `${img}${closer}`)
+    await page.waitForTimeout(1000)
+    expect(await page.evaluate("window.__pwned")).toBeUndefined()
+    expect(await noActiveContent()).toEqual({ inline: 0, handlers: [], images: 0 })
+    await page.goto(`${base}/stats`)
+    expect(await noActiveContent()).toMatchObject({ inline: 0, handlers: [] })
+    await page.goto(`${base}/new`)
+    expect(await noActiveContent()).toMatchObject({ inline: 0, handlers: [] })
+
+    expect(problems).toEqual([])
+    // nothing ran: no job was made (the two started above aside) and the command never touched its file
+    expect(jobCount()).toBe(before + 2)
+    expect(Fs.existsSync(marker)).toBe(false)
+    jobs(["stop", job.id, "--grace", "1s"], { home })
     await page.close()
   })
 })
