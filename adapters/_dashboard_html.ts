@@ -1,5 +1,6 @@
-// The dashboard's pages: server-rendered HTML with a little plain JavaScript (EventSource), no build step and no
-// CDN. Every piece of job text goes through `esc`.
+// The dashboard's pages: server-rendered HTML, no build step and no CDN. Every value goes through `esc`; the pages
+// hold no script or style of their own (the CSP allows none): /static/app.js and /static/style.css do that, reading
+// what they need from the body's data- attributes.
 import type * as JobState from "../core/job_state.ts"
 
 /** Escapes text for HTML element content and attribute values. */
@@ -32,29 +33,27 @@ const duration = (job: JobState.JobObject): string => {
       : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
 }
 
-const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}header{background:#1f2933;color:#fff;padding:8px 16px}
-header a{color:#cbd2d9;margin-right:16px;text-decoration:none}main{padding:16px}table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #e4e7eb;padding:4px 8px;text-align:left;vertical-align:top}code,pre{font-family:ui-monospace,monospace}
-pre#log{background:#111;color:#eee;padding:8px;height:60vh;overflow:auto;white-space:pre-wrap;margin:0}
-.s-running{color:#0b69a3}.s-completed{color:#207227}.s-failed,.s-timed-out,.s-interrupted{color:#ab091e}.s-stopped{color:#8a6d00}
-form.inline{display:inline}button{cursor:pointer}input,select{margin-right:8px}.muted{color:#7b8794}
-`
-
-/** The frame every page shares. */
-export const page = (title: string, body: string, script = ""): string =>
-  `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · jobs</title><style>${STYLE}</style></head>` +
-  `<body><header><a href="/jobs">Jobs</a><a href="/new">New job</a><a href="/stats">Stats</a></header>` +
-  `<main><h1>${esc(title)}</h1>${body}</main>${script === "" ? "" : `<script>${script}</script>`}</body></html>`
+/** The frame every page shares; `data` becomes the body's data- attributes, for the page's script. */
+export const page = (title: string, body: string, data: Readonly<Record<string, string | number | boolean>> = {}) => {
+  const attributes = Object.entries(data)
+    .map(([name, value]) => ` data-${name}="${esc(value)}"`)
+    .join("")
+  return (
+    `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · jobs</title>` +
+    `<link rel="stylesheet" href="/static/style.css"></head>` +
+    `<body${attributes}><header><a href="/jobs">Jobs</a><a href="/new">New job</a><a href="/stats">Stats</a></header>` +
+    `<main><h1>${esc(title)}</h1>${body}</main><script src="/static/app.js"></script></body></html>`
+  )
+}
 
 const actions = (job: JobState.JobObject) =>
   `<a href="/jobs/${esc(job.id)}">View</a> ` +
   (job.finishedAt === null
-    ? `<form class="inline" method="post" action="/api/jobs/${esc(job.id)}/cancel" onsubmit="return confirm('Stop this job?')"><button>Stop</button></form> `
+    ? `<form class="inline" method="post" action="/api/jobs/${esc(job.id)}/cancel" data-confirm="Stop this job?"><button>Stop</button></form> `
     : "") +
-  `<form class="inline" method="post" action="/api/jobs/${esc(job.id)}/rerun" onsubmit="return confirm('Run this job again?')"><button>Rerun</button></form>`
+  `<form class="inline" method="post" action="/api/jobs/${esc(job.id)}/rerun" data-confirm="Run this job again?"><button>Rerun</button></form>`
 
-/** One row of the list (also sent to open pages when a job changes). */
+/** One row of the list (an open page draws changed rows the same way from the JSON, in /static/app.js). */
 export const row = (job: JobState.JobObject): string =>
   `<tr id="job-${esc(job.id)}" data-id="${esc(job.id)}"><td><a href="/jobs/${esc(job.id)}"><code>${esc(job.shortId)}</code></a></td>` +
   `<td>${esc(job.name ?? "-")}</td><td class="status s-${esc(job.status)}">${esc(statusText(job))}</td>` +
@@ -97,23 +96,10 @@ export const listPage = (
   const table =
     `<table><thead><tr><th>ID</th><th>Name</th><th>Status</th><th>Command</th><th>Project</th><th>Worker</th>` +
     `<th>Created</th><th>Duration</th><th></th></tr></thead><tbody id="rows">${jobs.map(row).join("")}</tbody></table>`
-  // rows are redrawn by the server when a job changes; a new job appears on the first page without filters
-  const live = `
-const rows = document.getElementById("rows")
-const firstPage = ${query.page === 1 && query.status === "" && query.project === "" && query.worker === "" && query.q === ""}
-const es = new EventSource("/api/events")
-es.addEventListener("event", async (m) => {
-  const e = JSON.parse(m.data)
-  const existing = document.getElementById("job-" + e.job)
-  if (!existing && !firstPage) return
-  const r = await fetch("/jobs/" + e.job + "/row")
-  if (!r.ok) return
-  const t = document.createElement("tbody")
-  t.innerHTML = await r.text()
-  const fresh = t.firstElementChild
-  if (existing) existing.replaceWith(fresh); else rows.prepend(fresh)
-})`
-  return page("Jobs", `${filters}${table}<p>${paging}</p>`, live)
+  // a new job appears live only on the first page without filters
+  const firstPage =
+    query.page === 1 && query.status === "" && query.project === "" && query.worker === "" && query.q === ""
+  return page("Jobs", `${filters}${table}<p>${paging}</p>`, { page: "list", "first-page": firstPage })
 }
 
 /** One job: spec, timeline, live log (tail first, earlier parts on demand), Stop and Rerun. */
@@ -144,42 +130,13 @@ export const jobPage = (
     `</p><pre id="log">${esc(tail.text)}</pre><h2>Events</h2><ol id="timeline">` +
     events.map((e) => `<li><code>${esc(e.at)}</code> ${esc(e.type)}</li>`).join("") +
     "</ol>"
-  const script = `
-const log = document.getElementById("log")
-log.scrollTop = log.scrollHeight
-let start = ${tail.start}
-const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 8
-const es = new EventSource("/api/jobs/${job.id}/stream?events=${eventsOffset}&output=${tail.end}")
-es.addEventListener("output", (m) => {
-  const follow = atBottom()
-  log.append(document.createTextNode(JSON.parse(m.data)))
-  if (follow) log.scrollTop = log.scrollHeight
-})
-es.addEventListener("event", (m) => {
-  const e = JSON.parse(m.data)
-  const li = document.createElement("li")
-  li.innerHTML = "<code></code> "
-  li.firstChild.textContent = e.at
-  li.append(e.type)
-  document.getElementById("timeline").append(li)
-  if (["Started", "Exited", "Interrupted", "StopRequested", "DependencyFailed"].includes(e.type)) {
-    fetch("/api/jobs/${job.id}").then((r) => r.json()).then((j) => {
-      const s = j.exitCode !== null ? j.status + " [" + j.exitCode + "]" : j.signal !== null ? j.status + " [" + j.signal + "]" : j.status
-      document.getElementById("spec-status").firstChild.textContent = s
-    })
-  }
-})
-es.addEventListener("end", () => es.close())
-document.getElementById("copy").onclick = () => navigator.clipboard.writeText(log.textContent)
-const earlier = document.getElementById("earlier")
-if (earlier) earlier.onclick = async () => {
-  const from = Math.max(0, start - 65536)
-  const r = await fetch("/api/jobs/${job.id}/logs?from=" + from + "&to=" + start)
-  log.prepend(document.createTextNode(await r.text()))
-  start = from
-  if (start === 0) earlier.remove()
-}`
-  return page(`Job ${job.shortId}${job.name === null ? "" : ` (${job.name})`}`, body, script)
+  return page(`Job ${job.shortId}${job.name === null ? "" : ` (${job.name})`}`, body, {
+    page: "job",
+    job: job.id,
+    start: tail.start,
+    events: eventsOffset,
+    output: tail.end
+  })
 }
 
 /** The form that submits a job. */

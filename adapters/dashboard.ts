@@ -1,6 +1,7 @@
 // The web dashboard (`jobs serve`): server-rendered pages, a JSON API and Server-Sent Events on @effect/platform's
 // HTTP server, over the same Jobs service and event files as the CLI. Safe by default: loopback, a token on every
-// request (bearer, or a cookie set from the printed URL), POST-only changes checked for same origin, escaped text.
+// request (bearer, or a cookie set from the printed URL or a single-use code), POST-only changes checked for same
+// origin, escaped text, no inline script under a strict CSP, and events re-encoded from the schema before they leave.
 
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -13,6 +14,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { watch } from "chokidar"
 import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
@@ -23,7 +25,9 @@ import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
-import { Follow } from "../events/mod.ts"
+import { Codec, Follow } from "../events/mod.ts"
+import style from "./_dashboard.css?raw"
+import script from "./_dashboard_app.js?raw"
 import * as Html from "./_dashboard_html.ts"
 
 /** How the dashboard is served. */
@@ -33,6 +37,10 @@ export interface Options {
   readonly port: number
   readonly token: string
   readonly version: string
+  /** Single-use codes that `serve --open` hands to the browser instead of the token. */
+  readonly codes?: LoginCodes
+  /** Called once the server listens, with its port (the chosen one when asked for port 0). */
+  readonly onListening?: (port: number) => void
 }
 
 const PAGE_SIZE = 50
@@ -54,11 +62,78 @@ export const homeToken = (home: string): string => {
   return token
 }
 
-const same = (a: string | undefined, b: string): boolean => {
-  if (a === undefined) return false
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && Crypto.timingSafeEqual(x, y)
+const digest = (text: string) => Crypto.createHash("sha256").update(text).digest()
+
+/** Whether a presented secret is the expected one, in time that says nothing of either (equal-length digests). */
+const same = (presented: string | undefined, expected: string): boolean =>
+  presented !== undefined && Crypto.timingSafeEqual(digest(presented), digest(expected))
+
+/** What the cookie holds: derived from the token, so that a browser's cookie jar never keeps the token itself. */
+const cookieValue = (token: string) => Crypto.createHmac("sha256", token).update("jobs dashboard cookie").digest("hex")
+
+/**
+ * Whether a token is strong enough for a dashboard others can reach: at least 128 bits if its characters were
+ * random (32 hex digits, or 22 of base64/base64url or any wider set), with enough distinct characters, and neither a
+ * repeated piece nor a run such as 0123456789abcdef.
+ */
+export const isStrongToken = (token: string): boolean => {
+  const chars = [...token.replace(/=+$/, "")]
+  const distinct = new Set(chars).size
+  const hex = /^[0-9a-fA-F]+$/.test(token)
+  if (hex ? chars.length < 32 || distinct < 8 : chars.length < 22 || distinct < 10) return false
+  if ((token + token).indexOf(token, 1) < token.length) return false
+  let steps = 0
+  for (let i = 1; i < chars.length; i++)
+    if (Math.abs(chars[i]!.codePointAt(0)! - chars[i - 1]!.codePointAt(0)!) <= 1) steps++
+  return steps * 2 < chars.length - 1
+}
+
+/** Single-use login codes: `serve --open` gives the browser one instead of the token (a command line is public). */
+export interface LoginCodes {
+  /** A new code, valid once within its lifetime. */
+  readonly issue: () => string
+  /** Whether the code is live; it is forgotten either way. */
+  readonly redeem: (code: string) => boolean
+}
+
+/** Login codes that live `ttlMs` (kept as digests; a code is 128 random bits). */
+export const loginCodes = (ttlMs = 60_000): LoginCodes => {
+  const live = new Map<string, number>()
+  return {
+    issue: () => {
+      const code = Crypto.randomBytes(16).toString("hex")
+      live.set(digest(code).toString("hex"), Date.now() + ttlMs)
+      return code
+    },
+    redeem: (code) => {
+      const key = digest(code).toString("hex")
+      const until = live.get(key)
+      live.delete(key)
+      for (const [k, t] of live) if (t < Date.now()) live.delete(k)
+      return until !== undefined && Date.now() <= until
+    }
+  }
+}
+
+/** Sent with every answer: no script but the dashboard's own files, no framing, no sniffing, no Referer. */
+export const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; " +
+    "frame-ancestors 'none'; form-action 'self'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer"
+} as const
+
+/** Where a login may send the browser: a path of this origin (never `//host/…`), else the job list. */
+const ownPath = (url: URL): string => {
+  const query = url.search === "?" ? "" : url.search
+  const own = /^\/(?![/\\])/.test(url.pathname) && !url.pathname.includes("\\") && url.pathname !== "/login"
+  return own ? url.pathname + query : "/jobs"
+}
+
+const STATIC: Record<string, { readonly body: string; readonly type: string }> = {
+  "/static/app.js": { body: script, type: "text/javascript; charset=utf-8" },
+  "/static/style.css": { body: style, type: "text/css; charset=utf-8" }
 }
 
 const json = (body: unknown, status = 200) =>
@@ -85,34 +160,45 @@ const app = (options: Options) =>
     const jobs = yield* Jobs
     const url = new URL(req.url, "http://dashboard")
     const cookie = `jobs_token_${options.port}`
+    const signedIn = (location: string) =>
+      HttpServerResponse.empty({
+        status: 303,
+        headers: {
+          location,
+          "set-cookie": `${cookie}=${cookieValue(options.token)}; HttpOnly; SameSite=Strict; Path=/`
+        }
+      })
+
+    // a single-use code from `serve --open`: swapped once for the cookie, then forgotten
+    if (req.method === "GET" && url.pathname === "/login" && url.searchParams.has("code")) {
+      if (options.codes?.redeem(url.searchParams.get("code")!) === true) return signedIn("/jobs")
+      return HttpServerResponse.text(
+        "Cannot open the dashboard: the login code is unknown, used or expired (open the URL `jobs serve` printed)\n",
+        { status: 401 }
+      )
+    }
 
     // authentication: a bearer token (scripts), the cookie, or once the token in the URL (then a cookie)
-    const bearer = req.headers.authorization?.replace(/^Bearer /, "")
+    const bearer = /^Bearer (.*)$/.exec(req.headers.authorization ?? "")?.[1]
     const byBearer = same(bearer, options.token)
-    const byCookie = same(req.cookies[cookie], options.token)
+    const byCookie = same(req.cookies[cookie], cookieValue(options.token))
     if (!byBearer && !byCookie) {
       if (req.method === "GET" && same(url.searchParams.get("token") ?? undefined, options.token)) {
         url.searchParams.delete("token")
-        return HttpServerResponse.empty({
-          status: 303,
-          headers: {
-            location: url.pathname + (url.search === "?" ? "" : url.search),
-            "set-cookie": `${cookie}=${options.token}; HttpOnly; SameSite=Strict; Path=/`
-          }
-        })
+        return signedIn(ownPath(url))
       }
       return HttpServerResponse.text(
         "Cannot open the dashboard: a token is needed (open the URL `jobs serve` printed)\n",
-        {
-          status: 401
-        }
+        { status: 401 }
       )
     }
-    // state changes: POST only, and from this origin when a browser's cookie is what authenticates
+    // state changes: POST only, and from this origin when a browser's cookie is what authenticates. A browser says
+    // where a request comes from in Sec-Fetch-Site (a page cannot set it); Origin is the fallback for older ones.
     if (req.method === "POST" && !byBearer) {
-      const origin =
-        req.headers.origin ?? (req.headers.referer === undefined ? undefined : new URL(req.headers.referer).origin)
-      if (origin !== `http://${req.headers.host}`) {
+      const site = req.headers["sec-fetch-site"]
+      const sameOrigin =
+        site !== undefined ? site === "same-origin" : req.headers.origin === `http://${req.headers.host}`
+      if (!sameOrigin) {
         return json({ error: "Cannot change a job from another site: the request's origin is not this dashboard" }, 403)
       }
     }
@@ -121,6 +207,9 @@ const app = (options: Options) =>
     const m = (re: RegExp) => re.exec(path)
 
     if (req.method === "GET" && path === "/") return see("/jobs")
+    const asset = req.method === "GET" ? STATIC[path] : undefined
+    if (asset !== undefined)
+      return HttpServerResponse.text(asset.body, { contentType: asset.type, headers: { "cache-control": "no-cache" } })
 
     if (req.method === "GET" && (path === "/jobs" || path === "/api/jobs")) {
       const status = url.searchParams.get("status") ?? ""
@@ -200,9 +289,11 @@ const app = (options: Options) =>
       })
     }
 
-    const one = m(/^\/(api\/)?jobs\/([^/]+)(?:\/(row|logs|stream|cancel|rerun))?$/)
+    // a job: its page on the HTML side; JSON, output (text/plain), stream and changes only under /api
+    const one = m(/^\/jobs\/([^/]+)$/) ?? m(/^\/api\/jobs\/([^/]+)(?:\/(logs|stream|cancel|rerun))?$/)
     if (one === null) return json({ error: `Cannot find "${path}": no such page` }, 404)
-    const [, api, reference, action] = one
+    const [, reference, action] = one
+    const api = path.startsWith("/api/")
     const job = yield* jobs.get(decodeURIComponent(reference!))
 
     if (req.method === "POST" && action === "cancel") {
@@ -217,7 +308,6 @@ const app = (options: Options) =>
       return isForm ? see(`/jobs/${fresh.id}`) : json({ ...fresh, existing: false }, 201)
     }
     if (req.method !== "GET") return json({ error: `Cannot ${req.method} "${path}"` }, 405)
-    if (action === "row") return html(Html.row(job))
     if (action === "logs") {
       const size = fileSize(job.logPath)
       const tail = url.searchParams.get("tail")
@@ -238,7 +328,7 @@ const app = (options: Options) =>
         headers: { "cache-control": "no-cache" }
       })
     }
-    if (api !== undefined) return json(job)
+    if (api) return json(job)
     const size = fileSize(job.logPath)
     const start = Math.max(0, size - 64 * 1024)
     const envNames = Object.keys(readEnvNames(Path.join(Path.dirname(job.eventsPath), "env")))
@@ -254,7 +344,8 @@ const app = (options: Options) =>
     )
   }).pipe(
     Effect.catchAll(failure),
-    Effect.catchAllCause((cause) => json({ error: `Cannot answer: ${Cause.pretty(cause).split("\n")[0]}` }, 500))
+    Effect.catchAllCause((cause) => json({ error: `Cannot answer: ${Cause.pretty(cause).split("\n")[0]}` }, 500)),
+    Effect.map(HttpServerResponse.setHeaders(SECURITY_HEADERS))
   )
 
 const fileSize = (path: string): number => {
@@ -289,6 +380,15 @@ const readEnvNames = (path: string): Record<string, string> => {
   }
 }
 
+/**
+ * A line of a job's log as it may leave the server: decoded with the event schema and encoded again (never the line
+ * as it was written: a job's own code, or a worker, can write that file), and only when it is about this job.
+ */
+const ownEvent = (line: string, job: string): string | undefined => {
+  const event = Codec.decodeLine(line)
+  return event === undefined || event.job !== job ? undefined : Codec.encodeLine(event).slice(0, -1)
+}
+
 /** A job's events and output as SSE messages; every id says where both stand. Ends after the job has ended. */
 const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: number) => {
   const at = { e: eventsAt, o: outputAt }
@@ -308,7 +408,8 @@ const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number
         const line = pending.slice(0, nl)
         pending = pending.slice(nl + 1)
         at.e += Buffer.byteLength(line) + 1
-        if (line.trim() !== "") out.push(sse(`${at.e}.${at.o}`, "event", line))
+        const event = ownEvent(line, job.id)
+        if (event !== undefined) out.push(sse(`${at.e}.${at.o}`, "event", event))
         nl = pending.indexOf("\n")
       }
       return out
@@ -338,8 +439,11 @@ const allEvents = (layout: Home.Layout) =>
         const end = text.lastIndexOf("\n")
         if (end < 0) return offsets.set(file, from)
         offsets.set(file, from + Buffer.byteLength(text.slice(0, end + 1)))
-        for (const line of text.slice(0, end).split("\n"))
-          if (line !== "") Queue.unsafeOffer(queue, sse(undefined, "event", line))
+        const id = Path.basename(Path.dirname(file))
+        for (const line of text.slice(0, end).split("\n")) {
+          const event = ownEvent(line, id)
+          if (event !== undefined) Queue.unsafeOffer(queue, sse(undefined, "event", event))
+        }
       }
       yield* Effect.acquireRelease(
         Effect.async<ReturnType<typeof watch>>((resume) => {
@@ -389,19 +493,45 @@ const safeReaddir = (dir: string): Array<string> => {
   }
 }
 
+/** The dashboard could not start serving (the port is taken, the address is not this machine's, ...). */
+export class ServeFailed extends Data.TaggedError("ServeFailed")<{ readonly message: string }> {}
+
+const listenFailure = (host: string, port: number, cause: unknown): ServeFailed => {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code
+  const why =
+    code === "EADDRINUSE"
+      ? "the address is in use (another `jobs serve`? choose another --port)"
+      : code === "EACCES"
+        ? "permission denied (a port below 1024 needs privileges)"
+        : code === "EADDRNOTAVAIL"
+          ? "this machine has no such address"
+          : code === "ENOTFOUND" || code === "EAI_AGAIN"
+            ? "no such host"
+            : String((cause as Error | undefined)?.message ?? cause)
+  const shown = host.includes(":") ? `[${host}]` : host
+  return new ServeFailed({ message: `Cannot serve on ${shown}:${port}: ${why}` })
+}
+
 /**
- * Serves the dashboard until interrupted.
+ * Serves the dashboard until interrupted; `onListening` is called once it listens.
  *
  * @example
  * Effect.runFork(Dashboard.serve({ home, host: "127.0.0.1", port: 8000, token, version }).pipe(Effect.provide(layer(home))))
  */
-export const serve = (options: Options): Effect.Effect<never, unknown, Jobs> =>
+export const serve = (options: Options): Effect.Effect<never, ServeFailed, Jobs> =>
   Effect.flatMap(Effect.context<Jobs>(), (context) =>
     Layer.launch(
-      HttpServer.serve(Effect.provide(app(options), context)).pipe(
-        Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { host: options.host, port: options.port }))
-      )
-    )
+      Layer.scopedDiscard(
+        Effect.gen(function* () {
+          // it listens now: the port is known (the cookie is named after it) even when port 0 asked for any
+          const { address } = yield* HttpServer.HttpServer
+          const port = address._tag === "TcpAddress" ? address.port : options.port
+          yield* HttpServer.serveEffect(Effect.provide(app({ ...options, port }), context))
+          // and answers: the URL printed next works at once
+          options.onListening?.(port)
+        })
+      ).pipe(Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { host: options.host, port: options.port })))
+    ).pipe(Effect.catchTag("ServeError", (e) => Effect.fail(listenFailure(options.host, options.port, e.cause))))
   )
 
 /** Whether a host name or address is this machine's loopback. */

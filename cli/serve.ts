@@ -2,7 +2,7 @@
 // other commands nothing at start-up.
 
 import * as ChildProcess from "node:child_process"
-import * as Net from "node:net"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Dashboard from "../adapters/dashboard.ts"
 import * as Adapters from "../adapters/mod.ts"
@@ -11,8 +11,11 @@ import * as Home from "../core/home.ts"
 const USAGE = `jobs serve [--host 127.0.0.1] [--port 8000] [--token TOKEN] [--open] [--home DIR]
   The web dashboard: job list, job pages with live logs, stop, rerun, a new-job form, stats and a JSON API.
   Every request needs the token (--token, else JOBS_TOKEN, else one kept in $JOBS_HOME/serve-token); the printed
-  URL carries it once. Binding an address other than loopback needs --token or JOBS_TOKEN.
+  URL carries it once. --open opens the browser on a single-use login code instead (a command line is public).
+  Binding an address other than loopback needs --token or JOBS_TOKEN with at least 128 random bits
+  (make one with: openssl rand -hex 16).
 `
+const MAKE_ONE = "make one with: openssl rand -hex 16"
 
 /** Parses the flags, prints the URL, and serves until interrupted. */
 export const main = async (args: ReadonlyArray<string>, version: string): Promise<number> => {
@@ -48,9 +51,17 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
     return 2
   }
   const explicit = flags.get("--token") ?? (process.env.JOBS_TOKEN === "" ? undefined : process.env.JOBS_TOKEN)
-  if (!Dashboard.isLoopback(host) && explicit === undefined) {
-    process.stderr.write(`Cannot serve on "${host}": a non-loopback address needs --token or JOBS_TOKEN\n`)
-    return 2
+  if (!Dashboard.isLoopback(host)) {
+    const why =
+      explicit === undefined
+        ? "a non-loopback address needs --token or JOBS_TOKEN with at least 128 random bits"
+        : !Dashboard.isStrongToken(explicit)
+          ? "the token is too weak for a non-loopback address: it needs at least 128 random bits"
+          : undefined
+    if (why !== undefined) {
+      process.stderr.write(`Cannot serve on "${host}": ${why} (${MAKE_ONE})\n`)
+      return 2
+    }
   }
   const home = Home.resolve(flags.get("--home"))
   let token: string
@@ -61,31 +72,31 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
     return 1
   }
   const shown = host.includes(":") ? `[${host}]` : host
-  const started = (actualPort: number) => {
-    const url = `http://${shown}:${actualPort}/jobs?token=${token}`
-    process.stdout.write(`jobs dashboard: ${url}\n`)
-    if (open) ChildProcess.spawn("xdg-open", [url], { stdio: "ignore", detached: true }).on("error", () => {})
+  const codes = Dashboard.loginCodes()
+  // printed (the terminal is the user's) only once the server listens; the browser gets a single-use code instead
+  // of the token, since every local user can read a command line in /proc
+  const listening = (actualPort: number) => {
+    process.stdout.write(`jobs dashboard: http://${shown}:${actualPort}/jobs?token=${token}\n`)
+    if (open) {
+      const url = `http://${shown}:${actualPort}/login?code=${codes.issue()}`
+      ChildProcess.spawn("xdg-open", [url], { stdio: "ignore", detached: true })
+        .on("error", () => {})
+        .unref()
+    }
   }
-  // port 0 picks a free port: the printed URL must say which one
-  const chosen = port === 0 ? await freePort(host) : port
-  started(chosen)
   const exit = await Effect.runPromiseExit(
-    Dashboard.serve({ home, host, port: chosen, token, version }).pipe(Effect.provide(Adapters.layer(home)))
+    Dashboard.serve({ home, host, port, token, version, codes, onListening: listening }).pipe(
+      Effect.provide(Adapters.layer(home))
+    )
   )
   if (exit._tag === "Failure") {
-    process.stderr.write(`Cannot serve on ${shown}:${chosen}: ${String(exit.cause).split("\n")[0]}\n`)
+    const failure = Cause.failureOption(exit.cause)
+    const message =
+      failure._tag === "Some" && failure.value instanceof Dashboard.ServeFailed
+        ? failure.value.message
+        : `Cannot serve on ${shown}:${port}: ${Cause.pretty(exit.cause).split("\n")[0]}`
+    process.stderr.write(`${message}\n`)
     return 1
   }
   return 0
 }
-
-// (no dynamic import here: the bundle runs inside vm.Script, which has no loader for it)
-const freePort = (host: string): Promise<number> =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, host, () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
