@@ -9,6 +9,7 @@ export const command = Command.make("serve", {}, () =>
 ).pipe(
   Command.withDescription(
     "The web dashboard on 127.0.0.1:8000 (--host, --port, --token, --open): live job list and logs, stop, rerun, " +
-      "a new-job form, stats, a JSON API and Server-Sent Events"
+      "a new-job form, stats, a JSON API and Server-Sent Events. --open logs the browser in with a single-use code; " +
+      "a non-loopback --host needs a token of at least 128 random bits (openssl rand -hex 16)"
   )
 )
