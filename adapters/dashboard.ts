@@ -338,7 +338,7 @@ const app = (options: Options) =>
       Html.jobPage(
         job,
         envNames,
-        [...events].map((e) => ({ type: e.type, at: e.at })),
+        [...events].filter((e) => e.job === job.id).map((e) => ({ type: e.type, at: e.at })),
         { text: readRange(job.logPath, start, size), start, end: size },
         fileSize(job.eventsPath)
       )
