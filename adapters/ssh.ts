@@ -197,7 +197,14 @@ export const refusal = (
 }
 
 /** Why a connection failed, as the end of a one-line error. */
-export class SshError extends Error {}
+export class SshError extends Error {
+  /** The host key was refused (changed, revoked, unknown): trying again will not help. */
+  readonly hostKey: boolean
+  constructor(message: string, hostKey = false) {
+    super(message)
+    this.hostKey = hostKey
+  }
+}
 
 /** What a failure before or during the handshake was: refused, timed out, no such host, ... (never a key verdict). */
 export const networkFailure = (
@@ -290,11 +297,14 @@ export const connect = (
     })
     // a connection cut during the handshake may close without an error: never leave the caller waiting
     client.once("close", () => {
-      if (!ready) reject(new SshError(refused ?? `the connection to ${where} closed during the handshake`))
+      if (!ready)
+        reject(new SshError(refused ?? `the connection to ${where} closed during the handshake`, refused !== undefined))
     })
     client.once("error", (e) => {
       client.end()
-      reject(new SshError(refused ?? networkFailure(e, where, target.host, target.port, timeoutMs)))
+      reject(
+        new SshError(refused ?? networkFailure(e, where, target.host, target.port, timeoutMs), refused !== undefined)
+      )
     })
     client.connect(config)
   })
