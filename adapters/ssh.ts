@@ -125,9 +125,10 @@ export const knownHostsPlan = (connection: string, own?: string): KnownHostsPlan
     Path.join(sshDir(), "known_hosts2")
   ])
   const globalFiles = list("globalknownhostsfile", ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"])
-  const alias_ = setting("hostkeyalias")
+  // HostKeyAlias replaces the name, port included (as in OpenSSH)
+  const hostKeyAlias = setting("hostkeyalias")
   return {
-    name: alias_ === undefined ? KnownHosts.lookupName(target.host, target.port) : alias_.toLowerCase(),
+    name: hostKeyAlias?.toLowerCase() ?? KnownHosts.lookupName(target.host, target.port),
     files: own === undefined ? [...userFiles, ...globalFiles] : [own],
     revokedFrom: own === undefined ? [] : [...userFiles, ...globalFiles],
     record: own ?? userFiles[0] ?? Path.join(sshDir(), "known_hosts"),

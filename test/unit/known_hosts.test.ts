@@ -6,6 +6,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as KnownHosts from "../../adapters/_known_hosts.ts"
+import * as Ssh from "../../adapters/ssh.ts"
 import { tempDir } from "../support/cli.ts"
 
 /** A made-up public key blob of a type (the matching code never looks inside). */
@@ -163,4 +164,49 @@ describe("the host key algorithms offered", () => {
     ])
     expect(KnownHosts.preferredAlgorithms(entries, "unknown")).toEqual([...KnownHosts.defaultHostKeyAlgorithms])
   })
+})
+
+describe("which files, under which name", () => {
+  const withHome = <A>(config: string, f: (home: string) => A): A => {
+    const home = tempDir("jobs-kh-home-")
+    const saved = process.env.HOME
+    try {
+      Fs.mkdirSync(Path.join(home, ".ssh"))
+      Fs.writeFileSync(Path.join(home, ".ssh", "config"), config)
+      process.env.HOME = home
+      return f(home)
+    } finally {
+      process.env.HOME = saved
+      Fs.rmSync(home, { recursive: true, force: true })
+    }
+  }
+  const global = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"]
+
+  it("reads ~/.ssh/known_hosts and known_hosts2, then the global files, and records in the first", () =>
+    withHome("", (home) => {
+      const plan = Ssh.knownHostsPlan("root@10.0.0.5:2222")!
+      const user = [Path.join(home, ".ssh", "known_hosts"), Path.join(home, ".ssh", "known_hosts2")]
+      expect(plan).toMatchObject({ name: "[10.0.0.5]:2222", files: [...user, ...global], revokedFrom: [] })
+      expect(plan.record).toBe(user[0])
+      // a GPU job's own file: only it records keys; the user's files count for their @revoked lines
+      const own = Ssh.knownHostsPlan("root@10.0.0.5:22", "/jobs/x/known_hosts")!
+      expect(own).toMatchObject({ name: "10.0.0.5", files: ["/jobs/x/known_hosts"], revokedFrom: [...user, ...global] })
+      expect(own.record).toBe("/jobs/x/known_hosts")
+    }))
+
+  it("follows ~/.ssh/config: UserKnownHostsFile, HostKeyAlias, HashKnownHosts", () =>
+    withHome(
+      "Host box\n  HostName 10.0.0.5\n  Port 2222\n  HostKeyAlias Box-Key\n" +
+        "  UserKnownHostsFile ~/kh/one ~/kh/two\n  GlobalKnownHostsFile none\n  HashKnownHosts yes\n",
+      (home) => {
+        const plan = Ssh.knownHostsPlan("box")!
+        expect(plan).toEqual({
+          name: "box-key",
+          files: [Path.join(home, "kh", "one"), Path.join(home, "kh", "two")],
+          revokedFrom: [],
+          record: Path.join(home, "kh", "one"),
+          hashed: true
+        })
+      }
+    ))
 })
