@@ -243,7 +243,8 @@ export const start = (
             launch.onProgress
           )
           if (r.error !== undefined) throw new Error(`rsync could not run: ${r.error.message} (apt-get install rsync)`)
-          if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr.trim().split("\n").pop()}`)
+          if (r.status !== 0)
+            throw new Error(Workers.pipeFailureIn(r.stderr) ?? `rsync failed: ${r.stderr.trim().split("\n").pop()}`)
           rememberPush(layout, worker.name, spec.cwd, id)
           const stat = (label: string) =>
             Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1]?.replaceAll(",", "") ?? 0)

@@ -18,7 +18,7 @@ const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
   // a registered worker, or `gpu:<job id>` (a GPU job's instance)
   const worker = name === undefined ? undefined : Workers.find(Home.layout(Home.resolve(undefined)), name)
   if (worker === undefined || command.length === 0) {
-    process.stderr.write(`Cannot open an SSH pipe to worker "${name}": no such worker\n`)
+    process.stderr.write(`${Workers.pipeFailure(name ?? "", "no such worker")}\n`)
     return 255
   }
   try {
@@ -36,7 +36,7 @@ const pipe = async (args: ReadonlyArray<string>): Promise<number> => {
       })
     })
   } catch (e) {
-    process.stderr.write(`Cannot open an SSH pipe to worker "${name}": ${e instanceof Error ? e.message : String(e)}\n`)
+    process.stderr.write(`${Workers.pipeFailure(name ?? "", e instanceof Error ? e.message : String(e))}\n`)
     return 255
   }
 }

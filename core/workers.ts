@@ -119,6 +119,25 @@ export const hostKeyOptions = (
 ): { readonly knownHostsFile?: string; readonly acceptNewHostKey?: boolean } =>
   worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile, acceptNewHostKey: true }
 
+/** The line `jobs __ssh` (rsync's remote shell) writes on stderr when it cannot reach a worker. */
+export const pipeFailure = (name: string, why: string): string => `Cannot open an SSH pipe to worker "${name}": ${why}`
+
+/** The reason `jobs __ssh` gave in an rsync's stderr for not reaching the worker, if it gave one. */
+export const pipeFailureIn = (stderr: string): string | undefined => {
+  for (const line of stderr.split("\n")) {
+    const m = /^Cannot open an SSH pipe to worker "[^"]*": (.+)$/.exec(line)
+    if (m !== null) return m[1]
+  }
+  return undefined
+}
+
+/**
+ * Why an rsync through `jobs __ssh` failed: the pipe's own reason when it could not reach the worker (a refused host
+ * key, a refused connection), else rsync's last line ("rsync error: unexplained error (code 255)" says nothing).
+ */
+export const rsyncFailure = (stderr: string): string | undefined =>
+  pipeFailureIn(stderr) ?? (stderr.trim().split("\n").pop() || undefined)
+
 /** A path inside a remote work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
 export const normalizePath = (path: string): string | undefined => {
   const p = Path.posix.normalize(path.replace(/^\.\/+/, "")).replace(/\/+$/, "")

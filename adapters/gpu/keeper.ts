@@ -80,11 +80,7 @@ const sshRun = (client: Client | Mux.Connection, command: string, stdin?: string
 /** Runs a command on a fresh connection to the instance. */
 const onInstance = (worker: Workers.Worker, command: string) =>
   Effect.tryPromise(async () => {
-    const client = await Ssh.connect(worker.connection, {
-      timeoutMs: 10_000,
-      acceptNewHostKey: true,
-      ...(worker.knownHostsFile === undefined ? {} : { knownHostsFile: worker.knownHostsFile })
-    })
+    const client = await Ssh.connect(worker.connection, { timeoutMs: 10_000, ...Workers.hostKeyOptions(worker) })
     try {
       return await sshRun(client, command)
     } finally {
@@ -224,6 +220,10 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
       for (;;) {
         const r = yield* Effect.either(onInstance(worker, "true"))
         if (r._tag === "Right" && r.right.code === 0) return
+        const refused = r._tag === "Left" ? (r.left as any)?.error : undefined
+        // a refused host key (changed, revoked) is no instance still booting: waiting longer would not help
+        if (refused instanceof Ssh.SshError && refused.hostKey)
+          return yield* new SetupError({ stage: "ssh", reason: refused.message })
         last = r._tag === "Left" ? String((r.left as any)?.error?.message ?? r.left) : `exit ${r.right.code}`
         if (Date.now() > deadline)
           return yield* new SetupError({ stage: "ssh", reason: `no SSH within ${timeoutSecs}s (${last})` })
@@ -451,7 +451,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
               { encoding: "utf8", env: { ...process.env, JOBS_HOME: layout.home } }
             )
             if (r.error !== undefined) error = `rsync could not run: ${r.error.message}`
-            else if (r.status !== 0) error = (r.stderr ?? "").trim().split("\n").pop() ?? `rsync exit ${r.status}`
+            else if (r.status !== 0) error = Workers.rsyncFailure(r.stderr ?? "") ?? `rsync exit ${r.status}`
           }
           yield* append({
             type: "Downloaded",

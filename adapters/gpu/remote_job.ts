@@ -258,7 +258,7 @@ export const make = (config: Config): Effect.Effect<RemoteJob, InvalidRemoteJob>
             if (r.status !== 0)
               return yield* new RemoteJobFailed({
                 action: `download "${remote}"`,
-                why: r.error?.message ?? (r.stderr ?? "").trim().split("\n").pop() ?? `rsync exit ${r.status}`
+                why: r.error?.message ?? Workers.rsyncFailure(r.stderr ?? "") ?? `rsync exit ${r.status}`
               })
           }),
         terminate

@@ -71,7 +71,7 @@ export const command = Command.make(
         (r.stderr ?? "")
           .trim()
           .split("\n")
-          .find((l) => l.includes("No such file")) ?? (r.stderr ?? "").trim().split("\n").pop()
+          .find((l) => l.includes("No such file")) ?? Workers.rsyncFailure(r.stderr ?? "")
       return yield* new JobStateConflict({
         message: `Cannot pull "${inside || "."}" from job "${job.shortId}": ${why}`
       })

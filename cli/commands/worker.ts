@@ -57,7 +57,9 @@ const addConfig = {
     Args.withDescription("user@host, user@host:port, or a Host alias of ~/.ssh/config")
   ),
   acceptNewHostKey: Options.boolean("accept-new-host-key").pipe(
-    Options.withDescription("Record the host's key if ~/.ssh/known_hosts has none (never a changed one)")
+    Options.withDescription(
+      "Record the host's key if no known_hosts file knows the host (never a changed or revoked one)"
+    )
   ),
   remoteHome: Options.text("remote-home").pipe(
     Options.withDescription("The jobs home on the worker (default ~/.jobs)"),

@@ -389,6 +389,72 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
     expect(as(home, ["gpu", "ls"]).stderr).not.toContain("kept alive")
   })
 
+  it("an instance's host key is checked against its job's known_hosts: another key type is CHANGED, a revoked key refused", async () => {
+    const home = tmp.home()
+    const job = run(home, [
+      "--gpu",
+      "A100",
+      "--provider",
+      "runpod",
+      "--keep-alive",
+      "--",
+      "sh",
+      "-c",
+      "mkdir -p out && echo kept > out/f"
+    ])
+    try {
+      expect(as(home, ["wait", job.id, "--timeout", "60s"]).code).toBe(0)
+      // the first key seen was recorded in the job's own file, as OpenSSH records it
+      const ready = events(home, job.id).find((e) => e.type === "InstanceReady")
+      const name = `[${ready.host}]:${ready.port}`
+      const file = Path.join(home, "jobs", job.id, "known_hosts")
+      expect(Fs.statSync(file).mode & 0o777).toBe(0o600)
+      const found = ChildProcess.spawnSync("ssh-keygen", ["-F", name, "-f", file], { encoding: "utf8" })
+      expect(found.status).toBe(0)
+      const instanceKey = found.stdout
+        .split("\n")
+        .find((l) => l.includes("ssh-ed25519"))!
+        .split(" ")
+        .slice(1, 3)
+        .join(" ")
+      const original = Fs.readFileSync(file, "utf8")
+      // each pull on a connection of its own: a shared one still open was checked when it was opened
+      const pull = () => jobs(["pull", job.id, "./out", tmp.dir()], { home, env: { ...env, JOBS_SSH_PERSIST: "0" } })
+
+      // the job's file records an ECDSA key for the instance, which shows its ed25519 one: changed, never accepted
+      const other = Path.join(tmp.dir(), "other")
+      ChildProcess.execFileSync("ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-f", other])
+      const recorded = `${name} ${Fs.readFileSync(`${other}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`
+      Fs.writeFileSync(file, recorded)
+      const changed = pull()
+      expect(changed.code).toBe(1)
+      expect(changed.stderr).toMatch(
+        new RegExp(
+          "has CHANGED: it presents an ssh-ed25519 key SHA256:\\S+ that is not the one recorded in " +
+            `${file.replaceAll(".", "\\.")}:1 \\(ecdsa-sha2-nistp256\\)`
+        )
+      )
+      expect(Fs.readFileSync(file, "utf8")).toBe(recorded)
+
+      // a key the user revoked in ~/.ssh/known_hosts is refused on an instance too
+      const userFile = Path.join(env.HOME!, ".ssh", "known_hosts")
+      Fs.writeFileSync(file, original)
+      Fs.writeFileSync(userFile, `@revoked * ${instanceKey}\n`)
+      try {
+        const revoked = pull()
+        expect(revoked.code).toBe(1)
+        expect(revoked.stderr).toMatch(/is REVOKED: it is marked @revoked in ~\/\.ssh\/known_hosts:1/)
+      } finally {
+        Fs.rmSync(userFile, { force: true })
+      }
+      const pulled = pull()
+      expect(pulled.code, pulled.stderr).toBe(0)
+    } finally {
+      as(home, ["gpu", "terminate", job.shortId])
+      await noneAlive()
+    }
+  })
+
   it("jobs gpu offers: across providers, cheapest per GPU first", () => {
     const home = tmp.home()
     const r = as(home, ["gpu", "offers", "--type", "A100", "--json"])

@@ -3,6 +3,7 @@
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -28,6 +29,12 @@ afterAll(() => {
 })
 
 const knownHosts = () => Path.join(server!.clientHome, ".ssh", "known_hosts")
+/** The keys OpenSSH's own lookup (ssh-keygen -F) finds for a name in a known_hosts file, as "TYPE BASE64". */
+const recorded = (file: string, name: string): Array<string> =>
+  ChildProcess.spawnSync("ssh-keygen", ["-F", name, "-f", file], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => l.split(" ").slice(1, 3).join(" "))
 const as = (home: string, args: ReadonlyArray<string>): Result =>
   jobs(args, { home, env: { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined } })
 const remoteHome = () => Path.join(tmp.dir(), "remote-home")
@@ -57,7 +64,9 @@ describe.skipIf(!can && !inCi)("jobs worker", () => {
     const added = as(home, ["worker", "add", "w1", target, "--accept-new-host-key", "--remote-home", remoteHome()])
     expect(added.code, added.stderr).toBe(0)
     expect(added.stdout).toMatch(/added w1 .*the default worker/)
-    expect(Fs.readFileSync(knownHosts(), "utf8")).toContain(`[127.0.0.1]:${server!.port} ${server!.hostKey}`)
+    // recorded as OpenSSH records it ([host]:port, hashed if HashKnownHosts says so): its own lookup finds it
+    expect(recorded(knownHosts(), `[127.0.0.1]:${server!.port}`)).toEqual([server!.hostKey])
+    expect(Fs.statSync(knownHosts()).mode & 0o777).toBe(0o600)
 
     const checked = json<Array<{ name: string; isDefault: boolean; check: Record<string, unknown> }>>(
       as(home, ["worker", "ls", "--check", "--json"])
@@ -129,6 +138,174 @@ describe.skipIf(!can && !inCi)("jobs worker", () => {
       const r = as(home, ["worker", "ls", "--check"])
       expect(r.code).toBe(0)
       expect(r.stdout).toMatch(/w\s+root@127\.0\.0\.1:\d+\s+yes\s+no: /)
+    } finally {
+      await server!.start()
+    }
+  })
+})
+
+describe.skipIf(!can && !inCi)("host keys, checked as OpenSSH checks them", () => {
+  /** A server that has an ed25519 and an ECDSA host key, and shows only its ECDSA one; and its client's files. */
+  let ecdsa: Sshd.Sshd | undefined
+  beforeAll(async () => {
+    ecdsa = await Sshd.start({ present: "ecdsa" })
+  })
+  afterAll(() => ecdsa?.stop())
+  const files = () => {
+    const knownHosts = Path.join(ecdsa!.clientHome, ".ssh", "known_hosts")
+    const name = `[127.0.0.1]:${ecdsa!.port}`
+    // asynchronous: a connection can take seconds on a loaded machine, and the test runner needs its event loop
+    const run = (home: string, args: ReadonlyArray<string>) =>
+      jobsAsync(args, { home, env: { HOME: ecdsa!.clientHome, SSH_AUTH_SOCK: undefined } })
+    const add = (home: string, ...flags: Array<string>) =>
+      run(home, ["worker", "add", "w", `root@127.0.0.1:${ecdsa!.port}`, "--remote-home", remoteHome(), ...flags])
+    return { knownHosts, name, run, add }
+  }
+  const workers = (home: string) => json<Array<{ name: string }>>(as(home, ["worker", "ls", "--json"]))
+
+  it("a host known by its ed25519 key that shows an ECDSA key has CHANGED: refused, naming the file and line", async () => {
+    const { knownHosts, name, run, add } = files()
+    const before = `# the worker\n${name} ${ecdsa!.hostKeys.ed25519}\n`
+    Fs.writeFileSync(knownHosts, before)
+    for (const flags of [[], ["--accept-new-host-key"]]) {
+      const home = tmp.home()
+      const r = await add(home, ...flags)
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split("\n")).toHaveLength(1)
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^Cannot add worker "w": the host key of \\[127\\.0\\.0\\.1\\]:${ecdsa!.port} has CHANGED: it presents an ` +
+            "ecdsa-sha2-nistp256 key SHA256:\\S+ that is not the one recorded in ~/\\.ssh/known_hosts:2 \\(ssh-ed25519\\)"
+        )
+      )
+      expect(workers(home)).toEqual([])
+      // nothing was recorded: the ECDSA key is not taken for a new one
+      expect(Fs.readFileSync(knownHosts, "utf8")).toBe(before)
+    }
+    // a registered worker whose recorded key no longer matches: the job does not start there
+    Fs.writeFileSync(knownHosts, `${name} ${ecdsa!.hostKeys.ecdsa}\n`)
+    const home = tmp.home()
+    expect((await add(home)).code).toBe(0)
+    Fs.writeFileSync(knownHosts, before)
+    const started = await run(home, ["run", "--on", "w", "-n", "--", "true"])
+    expect(started.code).toBe(1)
+    expect(started.stderr).toMatch(
+      /^Cannot start job "\w+": the host key of \S+ has CHANGED: .*known_hosts:2 \(ssh-ed25519\)/
+    )
+  })
+
+  it("a key marked @revoked is refused, even when a line lists it and with --accept-new-host-key", async () => {
+    const { knownHosts, name, add } = files()
+    for (const text of [
+      `${name} ${ecdsa!.hostKeys.ecdsa}\n@revoked * ${ecdsa!.hostKeys.ecdsa}\n`,
+      `other.example ${ecdsa!.hostKeys.ed25519}\n@revoked ${name} ${ecdsa!.hostKeys.ecdsa} was stolen\n`
+    ]) {
+      Fs.writeFileSync(knownHosts, text)
+      const home = tmp.home()
+      const r = await add(home, "--accept-new-host-key")
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(
+        /^Cannot add worker "w": the host key of \S+ \(ecdsa-sha2-nistp256 key SHA256:\S+\) is REVOKED: it is marked @revoked in ~\/\.ssh\/known_hosts:2\n$/
+      )
+      expect(workers(home)).toEqual([])
+      expect(Fs.readFileSync(knownHosts, "utf8")).toBe(text)
+    }
+  })
+
+  it("accepts its key recorded under [127.0.0.1]:PORT, among other names, hashed, or in known_hosts2", async () => {
+    const { knownHosts, name, add } = files()
+    const key = ecdsa!.hostKeys.ecdsa
+    const cases = [
+      [knownHosts, `${name} ${key}\n`],
+      [knownHosts, `gpu-box,${name},!evil.example ${key} a comment\n`],
+      [knownHosts, `[127.0.0.*]:${ecdsa!.port} ${key}\n`],
+      [`${knownHosts}2`, `${name} ${key}\n`]
+    ] as const
+    for (const [file, text] of cases) {
+      Fs.rmSync(knownHosts, { force: true })
+      Fs.rmSync(`${knownHosts}2`, { force: true })
+      Fs.writeFileSync(file, text)
+      const r = await add(tmp.home())
+      expect(r.code, `${text}: ${r.stderr}`).toBe(0)
+    }
+    Fs.rmSync(`${knownHosts}2`, { force: true })
+    Fs.writeFileSync(knownHosts, `# hashed by ssh-keygen -H\n${name} ${key}\n`)
+    ChildProcess.execFileSync("ssh-keygen", ["-H", "-f", knownHosts], { stdio: "ignore" })
+    expect(Fs.readFileSync(knownHosts, "utf8")).toMatch(/^\|1\|/m)
+    expect((await add(tmp.home())).code).toBe(0)
+  })
+
+  it("a host with two keys, known by one of them, shows that one: accepted", async () => {
+    // the main test server has both keys and shows either; the client asks for the type it knows first
+    const home = tmp.home()
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKeys.ecdsa}\n`)
+    const r = await jobsAsync(["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remoteHome()], {
+      home,
+      env: { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    })
+    expect(r.code, r.stderr).toBe(0)
+  })
+
+  it("records a new key as OpenSSH would: appended whole after the last line, found by ssh-keygen -F, 0600", async () => {
+    const { knownHosts, name, add } = files()
+    Fs.rmSync(knownHosts, { force: true })
+    const first = await add(tmp.home(), "--accept-new-host-key")
+    expect(first.code, first.stderr).toBe(0)
+    expect(Fs.statSync(knownHosts).mode & 0o777).toBe(0o600)
+    expect(recorded(knownHosts, name)).toEqual([ecdsa!.hostKeys.ecdsa])
+    // a file whose last line has no newline: the new line does not glue onto it
+    Fs.writeFileSync(knownHosts, `other.example ${ecdsa!.hostKeys.ed25519}`)
+    expect((await add(tmp.home(), "--accept-new-host-key")).code).toBe(0)
+    expect(recorded(knownHosts, "other.example")).toEqual([ecdsa!.hostKeys.ed25519])
+    expect(recorded(knownHosts, name)).toEqual([ecdsa!.hostKeys.ecdsa])
+  })
+})
+
+describe.skipIf(!can && !inCi)("connection failures say what they are", () => {
+  const closedPort = () =>
+    new Promise<number>((resolve) => {
+      const s = Net.createServer().listen(0, "127.0.0.1", () => {
+        const port = (s.address() as Net.AddressInfo).port
+        s.close(() => resolve(port))
+      })
+    })
+
+  it("connection refused, no such host, and a timeout: the right words, exit 1, never the host key", async () => {
+    Fs.writeFileSync(knownHosts(), `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`)
+    const port = await closedPort()
+    const client = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+    const refused = await jobsAsync(["worker", "add", "w", `root@127.0.0.1:${port}`], { home: tmp.home(), env: client })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe(
+      `Cannot add worker "w": connection refused by [127.0.0.1]:${port} (is sshd listening on port ${port} there?)\n`
+    )
+    const dns = await jobsAsync(["worker", "add", "w", "root@worker.invalid"], { home: tmp.home(), env: client })
+    expect(dns.code).toBe(1)
+    expect(dns.stderr).toBe(`Cannot add worker "w": no such host "worker.invalid" (its name does not resolve)\n`)
+
+    // a listener that never says a word: the SSH handshake times out
+    const silent = Net.createServer(() => {}).listen(0, "127.0.0.1")
+    await new Promise((r) => silent.once("listening", r))
+    try {
+      const port = (silent.address() as Net.AddressInfo).port
+      const r = await jobsAsync(["worker", "add", "w", `root@127.0.0.1:${port}`], { home: tmp.home(), env: client })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(
+        `Cannot add worker "w": timed out after 10s waiting for the SSH handshake with [127.0.0.1]:${port}\n`
+      )
+    } finally {
+      silent.close()
+    }
+
+    // a registered worker (its key recorded) whose sshd is down: the job says so
+    const { home, env } = withWorker()
+    server!.stop()
+    try {
+      const r = await jobsAsync(["run", "--on", "w", "-n", "--", "true"], { home, env })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(
+        new RegExp(`^Cannot start job "\\w+": connection refused by \\[127\\.0\\.0\\.1\\]:${server!.port} `)
+      )
     } finally {
       await server!.start()
     }

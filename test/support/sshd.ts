@@ -10,8 +10,10 @@ export interface Sshd {
   readonly port: number
   /** A HOME for the client: .ssh/id_ed25519 is authorized on this server; known_hosts starts empty. */
   readonly clientHome: string
-  /** The server's host public key line ("ssh-ed25519 AAAA..."). */
+  /** The server's ed25519 host public key line ("ssh-ed25519 AAAA..."). */
   readonly hostKey: string
+  /** Each host key the server has, by type, as "TYPE BASE64" lines (which ones it shows: Options.present). */
+  readonly hostKeys: Readonly<Record<HostKeyType, string>>
   readonly dir: string
   readonly stop: () => void
   readonly start: () => Promise<void>
@@ -44,8 +46,18 @@ const freePort = (): Promise<number> =>
     })
   })
 
-const keygen = (path: string) =>
-  ChildProcess.execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path], { stdio: "ignore" })
+const keygen = (path: string, type: HostKeyType = "ed25519") =>
+  ChildProcess.execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", path], { stdio: "ignore" })
+
+/** The host key types a test server has. */
+export type HostKeyType = "ed25519" | "ecdsa"
+
+export interface Options {
+  /** Show clients only this host key (sshd's HostKeyAlgorithms), though the server has both. Default: either. */
+  readonly present?: HostKeyType
+}
+
+const algorithm: Record<HostKeyType, string> = { ed25519: "ssh-ed25519", ecdsa: "ecdsa-sha2-nistp256" }
 
 const listening = async (port: number) => {
   for (let i = 0; i < 200; i++) {
@@ -67,11 +79,12 @@ const listening = async (port: number) => {
 export const available = (): boolean => Fs.existsSync("/usr/sbin/sshd") && Fs.existsSync("/usr/bin/ssh-keygen")
 
 /** Starts a private sshd. */
-export const start = async (): Promise<Sshd> => {
+export const start = async (options: Options = {}): Promise<Sshd> => {
   const dir = tempDir("jobs-sshd-")
   const clientHome = tempDir("jobs-ssh-client-")
   const port = await freePort()
   keygen(Path.join(dir, "host_ed25519"))
+  keygen(Path.join(dir, "host_ecdsa"), "ecdsa")
   Fs.mkdirSync(Path.join(clientHome, ".ssh"), { mode: 0o700 })
   keygen(Path.join(clientHome, ".ssh", "id_ed25519"))
   Fs.copyFileSync(Path.join(clientHome, ".ssh", "id_ed25519.pub"), Path.join(dir, "authorized_keys"))
@@ -83,6 +96,8 @@ export const start = async (): Promise<Sshd> => {
       `Port ${port}`,
       "ListenAddress 127.0.0.1",
       `HostKey ${Path.join(dir, "host_ed25519")}`,
+      `HostKey ${Path.join(dir, "host_ecdsa")}`,
+      ...(options.present === undefined ? [] : [`HostKeyAlgorithms ${algorithm[options.present]}`]),
       `PidFile ${Path.join(dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${Path.join(dir, "authorized_keys")}`,
       "PasswordAuthentication no",
@@ -100,11 +115,17 @@ export const start = async (): Promise<Sshd> => {
     await listening(port)
   }
   await startServer()
+  const publicKey = (type: HostKeyType) =>
+    Fs.readFileSync(Path.join(dir, `host_${type}.pub`), "utf8")
+      .split(" ")
+      .slice(0, 2)
+      .join(" ")
   return {
     port,
     clientHome,
     dir,
-    hostKey: Fs.readFileSync(Path.join(dir, "host_ed25519.pub"), "utf8").split(" ").slice(0, 2).join(" "),
+    hostKey: publicKey("ed25519"),
+    hostKeys: { ed25519: publicKey("ed25519"), ecdsa: publicKey("ecdsa") },
     stop: () => {
       child?.kill()
       child = undefined

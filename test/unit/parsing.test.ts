@@ -5,6 +5,7 @@ import * as Duration from "../../core/duration.ts"
 import * as EnvFile from "../../core/env_file.ts"
 import * as Ids from "../../core/ids.ts"
 import * as Reference from "../../core/reference.ts"
+import * as Workers from "../../core/workers.ts"
 
 describe("Duration", () => {
   it("parses what people type", () => {
@@ -99,5 +100,20 @@ describe("Argv.split", () => {
   })
   it("reports a --home without a value", () => {
     expect(Argv.split(["list", "--home"]).error).toContain("--home")
+  })
+})
+
+describe("Workers.rsyncFailure", () => {
+  it("names why rsync's remote shell could not reach the worker, else rsync's last line", () => {
+    const pipe = `${Workers.pipeFailure("gpu:01J", "connection refused by [10.0.0.1]:22 (is sshd listening on port 22 there?)")}\n`
+    const rsync =
+      "rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]\n" +
+      "rsync error: unexplained error (code 255) at io.c(232) [Receiver=3.2.7]\n"
+    expect(Workers.rsyncFailure(pipe + rsync)).toBe(
+      "connection refused by [10.0.0.1]:22 (is sshd listening on port 22 there?)"
+    )
+    expect(Workers.rsyncFailure(rsync)).toBe("rsync error: unexplained error (code 255) at io.c(232) [Receiver=3.2.7]")
+    expect(Workers.pipeFailureIn(rsync)).toBeUndefined()
+    expect(Workers.rsyncFailure("")).toBeUndefined()
   })
 })
