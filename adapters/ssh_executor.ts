@@ -296,7 +296,7 @@ const localStarted = (state: JobState.JobState | undefined, paths: Home.JobPaths
  * remote log as it is.
  */
 const PROBE =
-  "_al() { _w=$2; _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=${_s##*) }; set -- $_s; " +
+  `_al() { _w=$2; _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*) }; set -- $_s; ` +
   '[ "$1" != Z ] && [ "$1" != X ] || return 1; shift 19; [ "$1" = "$_w" ]; }; ' +
   "_b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null) || _b=unknown; "
 
@@ -344,56 +344,72 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
       const worker = workerFor(layout, state)
       const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
       try {
-        const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
-        const from = RemoteEvents.offsets(paths)
-        const e0 = from.at
-        const o0 = outputSize(paths)
-        const started = localStarted(state, paths)
-        // one round trip: whether the supervisor lives (judged first, so that what it wrote before dying is in the
-        // bytes read after), the sizes, whether the command lives (judged after the sizes, so that an end among the
-        // bytes below them, read while it lived, is known forged), then exactly the new bytes of each file. Without
-        // a Started at home nothing is judged yet.
-        const reply = await bytes(
-          client,
-          `cd ${jobDir} 2>/dev/null || { echo gone 0 0 -; exit 0; }; ${PROBE}live=alive; cmd=-; ` +
-            (started === undefined
-              ? ""
-              : judged("live", started.bootId, started.supervisorPid, started.supervisorStartTime)) +
-            `e=$(($(wc -c < events.jsonl 2>/dev/null || echo 0))); o=$(($(wc -c < output.log 2>/dev/null || echo 0))); ` +
-            (started === undefined ? "" : judged("cmd", started.bootId, started.pid, started.startTime)) +
-            `[ $e -ge ${e0} ] || e=${e0}; [ $o -ge ${o0} ] || o=${o0}; n=$((e - ${e0})); ` +
-            `[ $n -le ${EVENTS_PER_PASS} ] || n=${EVENTS_PER_PASS}; echo "$live $n $((o - ${o0})) $cmd"; ` +
-            `tail -c +${e0 + 1} events.jsonl 2>/dev/null | head -c $n; ` +
-            `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
-        )
-        const headerEnd = reply.indexOf(10)
-        const header = /^(alive|dead|gone) (\d{1,15}) (\d{1,15}) (alive|dead|-)$/.exec(
-          reply.subarray(0, Math.max(0, headerEnd)).toString("utf8")
-        )
-        // no answer, or not the bytes it announced (a connection cut mid-way): nothing is told or judged from it
-        if (header === null) return "unknown"
-        const [, live, eventBytes, outputBytes, command] = header
-        if (live === "gone") return "dead"
-        const n = Number(eventBytes)
-        if (n > EVENTS_PER_PASS || headerEnd + 1 + n + Number(outputBytes) !== reply.length) return "unknown"
-        const events = reply.subarray(headerEnd + 1, headerEnd + 1 + n)
-        const output = reply.subarray(headerEnd + 1 + n)
-        // output first: once an end is mirrored, readers take the output as complete
-        writeOutputAt(paths, o0, output)
-        RemoteEvents.append(
-          paths,
-          jobOf(state),
-          RemoteEvents.splitter(from)(events),
-          { commandAlive: command === "-" ? undefined : command === "alive" },
-          true
-        )
-        return live === "alive" ? "alive" : "dead"
+        // a second pass when the first brought the command's Started home with an end it could not judge without it
+        for (let pass = 0; ; pass++) {
+          const liveness = await mirrorPass(client, worker, state, paths, pass === 0 ? state : undefined)
+          if (liveness !== "again" || pass > 0) return liveness === "again" ? "alive" : liveness
+        }
       } finally {
         client.end()
       }
     },
     catch: () => "unknown" as const
   }).pipe(Effect.orElseSucceed(() => "unknown" as const))
+
+/** One round trip of the mirror; "again" when an end was left for a pass that knows the command's Started. */
+const mirrorPass = async (
+  client: Mux.Connection,
+  worker: Workers.Worker,
+  state: JobState.JobState,
+  paths: Home.JobPaths,
+  known: JobState.JobState | undefined
+): Promise<Executor.Liveness | "again"> => {
+  const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
+  const from = RemoteEvents.offsets(paths)
+  const e0 = from.at
+  const o0 = outputSize(paths)
+  const started = localStarted(known, paths)
+  // one round trip: whether the supervisor lives (judged first, so that what it wrote before dying is in the
+  // bytes read after), the sizes, whether the command lives (judged after the sizes, so that an end among the
+  // bytes below them, read while it lived, is known forged), then exactly the new bytes of each file. Without
+  // a Started at home nothing is judged yet.
+  const reply = await bytes(
+    client,
+    `cd ${jobDir} 2>/dev/null || { echo gone 0 0 -; exit 0; }; ${PROBE}live=alive; cmd=-; ` +
+      (started === undefined
+        ? ""
+        : judged("live", started.bootId, started.supervisorPid, started.supervisorStartTime)) +
+      `e=$(($(wc -c < events.jsonl 2>/dev/null || echo 0))); o=$(($(wc -c < output.log 2>/dev/null || echo 0))); ` +
+      (started === undefined ? "" : judged("cmd", started.bootId, started.pid, started.startTime)) +
+      `[ $e -ge ${e0} ] || e=${e0}; [ $o -ge ${o0} ] || o=${o0}; n=$((e - ${e0})); ` +
+      `[ $n -le ${EVENTS_PER_PASS} ] || n=${EVENTS_PER_PASS}; echo "$live $n $((o - ${o0})) $cmd"; ` +
+      `tail -c +${e0 + 1} events.jsonl 2>/dev/null | head -c $n; ` +
+      `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
+  )
+  const headerEnd = reply.indexOf(10)
+  const header = /^(alive|dead|gone) (\d{1,15}) (\d{1,15}) (alive|dead|-)$/.exec(
+    reply.subarray(0, Math.max(0, headerEnd)).toString("utf8")
+  )
+  // no answer, or not the bytes it announced (a connection cut mid-way): nothing is told or judged from it
+  if (header === null) return "unknown"
+  const [, live, eventBytes, outputBytes, command] = header
+  if (live === "gone") return "dead"
+  const n = Number(eventBytes)
+  if (n > EVENTS_PER_PASS || headerEnd + 1 + n + Number(outputBytes) !== reply.length) return "unknown"
+  const events = reply.subarray(headerEnd + 1, headerEnd + 1 + n)
+  const output = reply.subarray(headerEnd + 1 + n)
+  // output first: once an end is mirrored, readers take the output as complete
+  writeOutputAt(paths, o0, output)
+  const appended = RemoteEvents.append(
+    paths,
+    jobOf(state),
+    RemoteEvents.splitter(from)(events),
+    { commandAlive: command === "-" ? undefined : command === "alive" },
+    true
+  )
+  if (appended.deferredAt !== undefined) return "again"
+  return live === "alive" ? "alive" : "dead"
+}
 
 /** How long a follow waits for quiet before it records what it refused (one warning for a burst of lines). */
 const REFUSALS_SETTLE_MS = 1000
