@@ -8,7 +8,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as EnvFile from "../core/env_file.ts"
-import { StartFailed } from "../core/errors.ts"
+import { StartFailed, untrustedText } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
@@ -244,7 +244,7 @@ export const start = (
             launch.onProgress
           )
           if (r.error !== undefined) throw new Error(`rsync could not run: ${r.error.message} (apt-get install rsync)`)
-          if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr.trim().split("\n").pop()}`)
+          if (r.status !== 0) throw new Error(`rsync failed: ${untrustedText(r.stderr.trim().split("\n").pop() ?? "")}`)
           rememberPush(layout, worker.name, spec.cwd, id)
           const stat = (label: string) =>
             Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1]?.replaceAll(",", "") ?? 0)

@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import type { Client } from "ssh2"
 import * as EnvFile from "../../core/env_file.ts"
+import { untrustedText } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
@@ -451,7 +452,8 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
               { encoding: "utf8", env: { ...process.env, JOBS_HOME: layout.home } }
             )
             if (r.error !== undefined) error = `rsync could not run: ${r.error.message}`
-            else if (r.status !== 0) error = (r.stderr ?? "").trim().split("\n").pop() ?? `rsync exit ${r.status}`
+            else if (r.status !== 0)
+              error = untrustedText((r.stderr ?? "").trim().split("\n").pop() || `rsync exit ${r.status}`)
           }
           yield* append({
             type: "Downloaded",
