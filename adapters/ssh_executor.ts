@@ -560,12 +560,13 @@ export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Hom
 export const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
     const started = state.started
-    if (started === null || layout === undefined) return
+    // the process group is signalled on the worker: only a real group id (never 1, which is every process)
+    if (started === null || layout === undefined || !Number.isSafeInteger(started.pgid) || started.pgid < 2) return
     const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
     if (worker === undefined) return
     const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
     try {
-      const sig = signal.replace(/^SIG/, "")
+      const sig = signal.replace(/^SIG/, "").replace(/[^A-Z0-9]/g, "")
       const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
       // the supervisor waits in fg inside tmux: the group is signalled here, and KILLed after the grace
       await run(

@@ -57,7 +57,8 @@ export const LOCAL_ONLY_SUPERVISOR_TYPES = {
   OutputTruncated: "from the limits file (--max-log-size), which a remote start does not send"
 } as const
 
-const Pid = Schema.Int.pipe(Schema.between(1, 2 ** 31 - 1))
+// never 1 (init), nor 0 or negative: `kill -- -PGID` with 1 would signal every process of the user
+const Pid = Schema.Int.pipe(Schema.between(2, 2 ** 31 - 1))
 const Ticks = Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER))
 const Seconds = Schema.Number.pipe(Schema.between(0, 1e10))
 const SignalName = Schema.String.pipe(Schema.pattern(/^SIG[A-Z0-9+-]{1,16}$/))

@@ -112,6 +112,7 @@ describe("WorkerEvents.vetLine", () => {
       { ...exited, code: 1.5 },
       { ...exited, signal: "SIGTERM; rm -rf ~" },
       { ...started, pid: 0 },
+      { ...started, pgid: 1 },
       { ...started, pid: "4242" },
       { ...started, supervisorPid: 2 ** 40 },
       { ...started, startTime: -3 },
