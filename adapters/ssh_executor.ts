@@ -8,14 +8,15 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as EnvFile from "../core/env_file.ts"
-import { StartFailed } from "../core/errors.ts"
+import { StartFailed, untrustedText } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import * as Workers from "../core/workers.ts"
-import { EventLog } from "../events/mod.ts"
+import { type Event, EventLog, WorkerEvents } from "../events/mod.ts"
+import * as RemoteEvents from "./remote_events.ts"
 import * as Ssh from "./ssh.ts"
 import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
@@ -244,7 +245,10 @@ export const start = (
           )
           if (r.error !== undefined) throw new Error(`rsync could not run: ${r.error.message} (apt-get install rsync)`)
           if (r.status !== 0)
-            throw new Error(Workers.pipeFailureIn(r.stderr) ?? `rsync failed: ${r.stderr.trim().split("\n").pop()}`)
+            throw new Error(
+              Workers.pipeFailureIn(r.stderr) ??
+                `rsync failed: ${untrustedText(r.stderr.trim().split("\n").pop() ?? "")}`
+            )
           rememberPush(layout, worker.name, spec.cwd, id)
           const stat = (label: string) =>
             Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1]?.replaceAll(",", "") ?? 0)
@@ -272,63 +276,37 @@ export const start = (
     catch: (e) => new StartFailed({ job: launch.id, why: e instanceof Error ? e.message : String(e) })
   })
 
-const eventIdOf = (line: string) => /"id":"([^"]+)"/.exec(line)?.[1]
+/** The events of one pass or one chunk that are read at most, so that a flood of lines is taken in steps. */
+const EVENTS_PER_PASS = 8 * 1024 * 1024
 
-/** The remote events that end a job: once one is mirrored, the job's output is drained first. */
-const endsJob = (line: string) => /"type":"(Exited|Interrupted)"/.test(line)
+/** Whose log is mirrored: its id, and the executor that decides which types its worker may write. */
+const jobOf = (state: JobState.JobState) => ({ id: state.id, executor: state.spec?.executor ?? "ssh" })
 
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+/** The job's Started as mirrored home (vetted, bounded), or undefined. */
+const localStarted = (state: JobState.JobState | undefined, paths: Home.JobPaths) => {
+  const started =
+    state?.started ??
+    EventLog.replaySync(paths.eventsPath).events.find(
+      (e): e is Extract<Event.Event, { type: "Started" }> => e.type === "Started"
+    )
+  if (started === undefined || started === null) return undefined
+  const numbers = [started.pid, started.startTime, started.supervisorPid, started.supervisorStartTime]
+  return numbers.every((n) => Number.isSafeInteger(n) && n >= 0) ? started : undefined
+}
 
 /**
- * Runs `f` holding the job's mirror lock (a directory made atomically), so that two mirrors — a `logs -f` and a
- * `list` — never both append one event. A lock older than 30 s is a crashed holder's and is broken.
+ * Shell on the worker: `_al PID START` is true while that very process (pid and start time, not a zombie) runs, and
+ * `_b` is the worker's boot id. The numbers and the boot id come from the vetted local Started, never from the
+ * remote log as it is.
  */
-const withMirrorLock = <A>(paths: Home.JobPaths, f: () => A): A => {
-  const lock = Path.join(paths.dir, "mirror.lock")
-  for (let i = 0; ; i++) {
-    try {
-      Fs.mkdirSync(lock, { mode: 0o700 })
-      break
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
-      try {
-        if (Date.now() - Fs.statSync(lock).mtimeMs > 30_000 || i > 2000) Fs.rmdirSync(lock)
-      } catch {
-        // released meanwhile
-      }
-      sleepSync(2)
-    }
-  }
-  try {
-    return f()
-  } finally {
-    Fs.rmdirSync(lock)
-  }
-}
+const PROBE =
+  `_al() { _w=$2; _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*) }; set -- $_s; ` +
+  '[ "$1" != Z ] && [ "$1" != X ] || return 1; shift 19; [ "$1" = "$_w" ]; }; ' +
+  "_b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null) || _b=unknown; "
 
-/** The byte offset into the remote event log already mirrored (a hint: events are de-duplicated by id anyway). */
-const eventsOffset = (paths: Home.JobPaths): number => {
-  try {
-    return Number(Fs.readFileSync(Path.join(paths.dir, "remote-offsets"), "utf8").trim().split(" ")[0]) || 0
-  } catch {
-    return 0
-  }
-}
-
-/** Appends the complete remote event lines not in the local log yet, and records how far the remote log was read. */
-const appendEvents = (paths: Home.JobPaths, lines: ReadonlyArray<string>, remoteOffset: number) =>
-  withMirrorLock(paths, () => {
-    const seen = new Set(Fs.readFileSync(paths.eventsPath, "utf8").split("\n").map(eventIdOf))
-    const fresh = lines.filter((l) => {
-      const id = eventIdOf(l)
-      if (l === "" || id === undefined || seen.has(id)) return false
-      seen.add(id)
-      return true
-    })
-    if (fresh.length > 0) EventLog.appendLinesSync(paths.eventsPath, fresh)
-    if (remoteOffset > eventsOffset(paths))
-      Fs.writeFileSync(Path.join(paths.dir, "remote-offsets"), `${remoteOffset}\n`, { mode: 0o600 })
-  })
+/** Sets `$1` to alive or dead for a process of the Started on the worker (after PROBE). */
+const judged = (variable: string, boot: string, pid: number, start: number) =>
+  `${variable}=dead; [ "$_b" = ${q(boot)} ] && _al ${pid} ${start} && ${variable}=alive; `
 
 /** The size of the local copy of the output: where mirroring resumes. */
 const outputSize = (paths: Home.JobPaths): number => {
@@ -354,21 +332,6 @@ const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
   }
 }
 
-/** Splits bytes into complete lines, keeping an unterminated tail for later. */
-const lineSplitter = () => {
-  let pending: Buffer = Buffer.alloc(0)
-  return (chunk: Buffer): { lines: Array<string>; consumed: number } => {
-    const joined = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-    const end = joined.lastIndexOf(10)
-    if (end < 0) {
-      pending = joined
-      return { lines: [], consumed: 0 }
-    }
-    pending = joined.subarray(end + 1)
-    return { lines: joined.subarray(0, end).toString("utf8").split("\n"), consumed: end + 1 }
-  }
-}
-
 const workerFor = (layout: Home.Layout, state: JobState.JobState) => {
   const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
   if (worker === undefined) throw new Error(`worker "${state.spec?.worker ?? "(default)"}" is not registered`)
@@ -376,8 +339,8 @@ const workerFor = (layout: Home.Layout, state: JobState.JobState) => {
 }
 
 /**
- * Brings the worker's events and output home: events appended by id (each once), output from the byte offset
- * already mirrored. Says "unknown" when the worker cannot be reached, else whether the remote supervisor lives.
+ * Brings the worker's events and output home: events vetted and appended by id (each once), output from the byte
+ * offset already mirrored. Says "unknown" when the worker cannot be reached, else whether the remote supervisor lives.
  */
 export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Home.JobPaths) =>
   Effect.tryPromise({
@@ -385,41 +348,11 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
       const worker = workerFor(layout, state)
       const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
       try {
-        const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
-        const e0 = eventsOffset(paths)
-        const o0 = outputSize(paths)
-        // one round trip: whether the supervisor lives (judged first, so that what it wrote before dying is in
-        // the bytes read after), then the sizes, then exactly the new bytes of each file (they only grow)
-        const reply = await bytes(
-          client,
-          `cd ${jobDir} 2>/dev/null || { echo gone 0 0; exit 0; }; ` +
-            `sv=$(grep '"type":"Started"' events.jsonl 2>/dev/null | tail -n 1 | ` +
-            `sed -n 's/.*"supervisorPid":\\([0-9]*\\),"supervisorStartTime":\\([0-9]*\\).*/\\1 \\2/p'); live=alive; ` +
-            `if [ -n "$sv" ]; then set -- $sv; st=$2; live=dead; s=$(cat /proc/$1/stat 2>/dev/null) && ` +
-            `s=\${s##*) } && set -- $s && [ "$1" != Z ] && shift 19 && [ "$1" = "$st" ] && live=alive; fi; ` +
-            `e=$(($(wc -c < events.jsonl 2>/dev/null || echo 0))); o=$(($(wc -c < output.log 2>/dev/null || echo 0))); ` +
-            `[ $e -ge ${e0} ] || e=${e0}; [ $o -ge ${o0} ] || o=${o0}; echo "$live $((e - ${e0})) $((o - ${o0}))"; ` +
-            `tail -c +${e0 + 1} events.jsonl 2>/dev/null | head -c $((e - ${e0})); ` +
-            `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
-        )
-        const headerEnd = reply.indexOf(10)
-        const header = /^(alive|dead|gone) (\d+) (\d+)$/.exec(
-          reply.subarray(0, Math.max(0, headerEnd)).toString("utf8")
-        )
-        // no answer (a connection cut mid-way): nothing can be told, and nothing is judged from it
-        if (header === null) return "unknown"
-        const [, live, eventBytes, outputBytes] = header
-        if (live === "gone") return "dead"
-        const events = reply.subarray(headerEnd + 1, headerEnd + 1 + Number(eventBytes))
-        const output = reply.subarray(
-          headerEnd + 1 + Number(eventBytes),
-          headerEnd + 1 + Number(eventBytes) + Number(outputBytes)
-        )
-        const { lines, consumed } = lineSplitter()(events)
-        // output first: once an end is mirrored, readers take the output as complete
-        writeOutputAt(paths, o0, output)
-        appendEvents(paths, lines, e0 + consumed)
-        return live === "alive" ? "alive" : "dead"
+        // a second pass when the first brought the command's Started home with an end it could not judge without it
+        for (let pass = 0; ; pass++) {
+          const liveness = await mirrorPass(client, worker, state, paths, pass === 0 ? state : undefined)
+          if (liveness !== "again" || pass > 0) return liveness === "again" ? "alive" : liveness
+        }
       } finally {
         client.end()
       }
@@ -427,16 +360,87 @@ export const mirror = (state: JobState.JobState, layout: Home.Layout, paths: Hom
     catch: () => "unknown" as const
   }).pipe(Effect.orElseSucceed(() => "unknown" as const))
 
+/** One round trip of the mirror; "again" when an end was left for a pass that knows the command's Started. */
+const mirrorPass = async (
+  client: Mux.Connection,
+  worker: Workers.Worker,
+  state: JobState.JobState,
+  paths: Home.JobPaths,
+  known: JobState.JobState | undefined
+): Promise<Executor.Liveness | "again"> => {
+  const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
+  const from = RemoteEvents.offsets(paths)
+  const e0 = from.at
+  const o0 = outputSize(paths)
+  const started = localStarted(known, paths)
+  // one round trip: whether the supervisor lives (judged first, so that what it wrote before dying is in the
+  // bytes read after), the sizes, whether the command lives (judged after the sizes, so that an end among the
+  // bytes below them, read while it lived, is known forged), then exactly the new bytes of each file. Without
+  // a Started at home nothing is judged yet.
+  const reply = await bytes(
+    client,
+    `cd ${jobDir} 2>/dev/null || { echo gone 0 0 -; exit 0; }; ${PROBE}live=alive; cmd=-; ` +
+      (started === undefined
+        ? ""
+        : judged("live", started.bootId, started.supervisorPid, started.supervisorStartTime)) +
+      `e=$(($(wc -c < events.jsonl 2>/dev/null || echo 0))); o=$(($(wc -c < output.log 2>/dev/null || echo 0))); ` +
+      (started === undefined ? "" : judged("cmd", started.bootId, started.pid, started.startTime)) +
+      `[ $e -ge ${e0} ] || e=${e0}; [ $o -ge ${o0} ] || o=${o0}; n=$((e - ${e0})); ` +
+      `[ $n -le ${EVENTS_PER_PASS} ] || n=${EVENTS_PER_PASS}; echo "$live $n $((o - ${o0})) $cmd"; ` +
+      `tail -c +${e0 + 1} events.jsonl 2>/dev/null | head -c $n; ` +
+      `tail -c +${o0 + 1} output.log 2>/dev/null | head -c $((o - ${o0}))`
+  )
+  const headerEnd = reply.indexOf(10)
+  const header = /^(alive|dead|gone) (\d{1,15}) (\d{1,15}) (alive|dead|-)$/.exec(
+    reply.subarray(0, Math.max(0, headerEnd)).toString("utf8")
+  )
+  // no answer, or not the bytes it announced (a connection cut mid-way): nothing is told or judged from it
+  if (header === null) return "unknown"
+  const [, live, eventBytes, outputBytes, command] = header
+  if (live === "gone") return "dead"
+  const n = Number(eventBytes)
+  if (n > EVENTS_PER_PASS || headerEnd + 1 + n + Number(outputBytes) !== reply.length) return "unknown"
+  const events = reply.subarray(headerEnd + 1, headerEnd + 1 + n)
+  const output = reply.subarray(headerEnd + 1 + n)
+  // output first: once an end is mirrored, readers take the output as complete
+  writeOutputAt(paths, o0, output)
+  const appended = RemoteEvents.append(
+    paths,
+    jobOf(state),
+    RemoteEvents.splitter(from)(events),
+    { commandAlive: command === "-" ? undefined : command === "alive" },
+    true
+  )
+  if (appended.deferredAt !== undefined) return "again"
+  return live === "alive" ? "alive" : "dead"
+}
+
+/** How long a follow waits for quiet before it records what it refused (one warning for a burst of lines). */
+const REFUSALS_SETTLE_MS = 1000
+
 /**
  * One connection's worth of following: the remote output and events streamed (`tail -f`) into the local files
  * until an end is mirrored (true), or the connection drops (rejects).
  */
-const followOnce = (client: Mux.Connection, jobDir: string, paths: Home.JobPaths): Promise<void> =>
+const followOnce = (
+  client: Mux.Connection,
+  jobDir: string,
+  paths: Home.JobPaths,
+  job: { readonly id: string; readonly executor: string }
+): Promise<void> =>
   new Promise((resolve, reject) => {
     let finished = false
+    const refused: RemoteEvents.Tally = {}
+    let settle: ReturnType<typeof setTimeout> | undefined
+    const flush = () => {
+      clearTimeout(settle)
+      RemoteEvents.record(paths, job.id, refused)
+      for (const k of Object.keys(refused)) delete refused[k as keyof RemoteEvents.Tally]
+    }
     const fail = (e: unknown) => {
       if (!finished) {
         finished = true
+        flush()
         reject(e instanceof Error ? e : new Error(String(e)))
       }
     }
@@ -454,9 +458,9 @@ const followOnce = (client: Mux.Connection, jobDir: string, paths: Home.JobPaths
       // a follower that stops before the job's end is a lost connection, whatever closed it
       stream.on("close", () => fail(new Error("the output follower stopped")))
     })
-    let evAt = eventsOffset(paths)
-    const split = lineSplitter()
-    client.exec(`cd ${jobDir} && : >> events.jsonl && exec tail -c +${evAt + 1} -f events.jsonl`, (err, stream) => {
+    const from = RemoteEvents.offsets(paths)
+    const split = RemoteEvents.splitter(from)
+    client.exec(`cd ${jobDir} && : >> events.jsonl && exec tail -c +${from.at + 1} -f events.jsonl`, (err, stream) => {
       if (err !== undefined && err !== null) return fail(err)
       stream.stderr.resume()
       let busy = Promise.resolve()
@@ -464,18 +468,58 @@ const followOnce = (client: Mux.Connection, jobDir: string, paths: Home.JobPaths
       stream.on("data", (d: Buffer) => {
         busy = busy.then(async () => {
           if (finished) return
-          const { lines, consumed } = split(d)
-          if (consumed === 0) return
-          if (lines.some(endsJob)) {
+          const batch = split(d)
+          const firstEnd = batch.lines.findIndex((l) => {
+            const vetted = WorkerEvents.vetLine(l.text, job)
+            return vetted._tag === "Accepted" && vetted.event.type === "Exited"
+          })
+          let ended = false
+          if (firstEnd < 0) {
+            RemoteEvents.merge(
+              refused,
+              RemoteEvents.append(paths, job, batch, { commandAlive: undefined }, false).tally
+            )
+          } else {
+            // what came before the end goes home first (its Started among it), then the command is judged: it was
+            // read already, so an end it finds the command alive after is forged
+            const before = { lines: batch.lines.slice(0, firstEnd), consumedTo: batch.lines[firstEnd]!.start }
+            RemoteEvents.merge(
+              refused,
+              RemoteEvents.append(paths, job, { ...before, skipping: false }, { commandAlive: undefined }, false).tally
+            )
+            const started = localStarted(undefined, paths)
             // the end is mirrored last: everything the job wrote comes home before readers see it ended
             const from = outAt
-            writeOutputAt(paths, from, await bytes(client, `tail -c +${from + 1} ${jobDir}/output.log`))
+            const reply = await bytes(
+              client,
+              `${PROBE}cmd=-; ` +
+                (started === undefined ? "" : judged("cmd", started.bootId, started.pid, started.startTime)) +
+                `echo "$cmd"; tail -c +${from + 1} ${jobDir}/output.log`
+            )
+            const nl = reply.indexOf(10)
+            const command = reply.subarray(0, Math.max(0, nl)).toString("utf8")
+            if (command !== "alive" && command !== "dead" && command !== "-")
+              throw new Error("the worker's answer could not be read")
+            writeOutputAt(paths, from, reply.subarray(nl + 1))
+            const r = RemoteEvents.append(
+              paths,
+              job,
+              { lines: batch.lines.slice(firstEnd), consumedTo: batch.consumedTo, skipping: batch.skipping },
+              { commandAlive: command === "-" ? undefined : command === "alive" },
+              false
+            )
+            RemoteEvents.merge(refused, r.tally)
+            // an end left for later: start again from where the log was handled
+            if (r.deferredAt !== undefined) throw new Error("an end could not be judged yet")
+            ended = r.ended
           }
-          evAt += consumed
-          appendEvents(paths, lines, evAt)
-          if (lines.some(endsJob) && !finished) {
+          if (ended && !finished) {
             finished = true
+            flush()
             resolve()
+          } else if (Object.keys(refused).length > 0) {
+            clearTimeout(settle)
+            settle = setTimeout(flush, REFUSALS_SETTLE_MS)
           }
         }, fail)
       })
@@ -497,7 +541,7 @@ export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Hom
           client = await Mux.open(layout, worker, { timeoutMs: 10_000 })
           if (cancelled) break
           attempt = 0
-          await followOnce(client, remotePath(worker.remoteHome, "jobs", state.id), paths)
+          await followOnce(client, remotePath(worker.remoteHome, "jobs", state.id), paths, jobOf(state))
           break
         } catch {
           if (cancelled) break
@@ -520,12 +564,13 @@ export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Hom
 export const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
     const started = state.started
-    if (started === null || layout === undefined) return
+    // the process group is signalled on the worker: only a real group id (never 1, which is every process)
+    if (started === null || layout === undefined || !Number.isSafeInteger(started.pgid) || started.pgid < 2) return
     const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
     if (worker === undefined) return
     const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
     try {
-      const sig = signal.replace(/^SIG/, "")
+      const sig = signal.replace(/^SIG/, "").replace(/[^A-Z0-9]/g, "")
       const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
       // the supervisor waits in fg inside tmux: the group is signalled here, and KILLed after the grace
       await run(

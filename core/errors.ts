@@ -71,3 +71,16 @@ export type JobsError =
   | JobStateConflict
   | StartFailed
   | Unavailable
+
+/**
+ * Text from the other side of a trust boundary (a worker's or rsync's stderr, a provider's message) made fit for an
+ * error message, an event or a terminal: control characters (escape sequences included) become "?", and it is cut
+ * to `max` characters.
+ *
+ * @example
+ * untrustedText("\x1b]0;pwned\x07disk full", 100) // "?]0;pwned?disk full"
+ */
+export const untrustedText = (text: string, max = 300): string => {
+  const clean = text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?")
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean
+}

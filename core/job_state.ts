@@ -116,6 +116,7 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
     case "GuardArmed":
     case "Bootstrapped":
     case "Downloaded":
+    case "MirrorRefused":
       return next
     case "Provisioned":
       return {

@@ -1,8 +1,10 @@
 // Progress and ETA from what a job already writes: tqdm bars and `--progress-pattern` matches in the tail of its
 // output, and lines a program appends to the file named by JOBS_PROGRESS. It is read when someone looks (list,
 // status, wait, logs -f); nothing runs while the job does, and only the tail of a file is ever read.
+
 import * as Fs from "node:fs"
 import type { Event } from "../events/mod.ts"
+import { untrustedText } from "./errors.ts"
 import type * as JobState from "./job_state.ts"
 
 /** What one source says. */
@@ -164,7 +166,8 @@ export const view = (found: Found, state: JobState.JobState, now = Date.now()): 
     percent: percent === null ? null : Math.round(percent * 10) / 10,
     rate: rate === null ? null : Math.round(rate * 1000) / 1000,
     etaSecs: etaSecs === null ? null : Math.round(etaSecs),
-    message: found.message,
+    // the job's own text (its output, from a worker too): no escape sequence reaches a table or the dashboard
+    message: found.message === null ? null : untrustedText(found.message, 200),
     source: found.source
   }
 }

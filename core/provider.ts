@@ -2,6 +2,7 @@
 // lifecycle of one instance (create, get, terminate, list). Real clients and the emulator live in adapters/gpu/.
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { Event } from "../events/mod.ts"
 
 /** The providers this build knows, in the default order of preference. */
@@ -261,3 +262,46 @@ export const instanceName = (jobId: string): string => `jobs-${jobId}`
 
 /** The job id in one of our instance names, or undefined for someone else's instance. */
 export const jobOfInstance = (name: string): string | undefined => /^jobs-([0-9A-HJKMNP-TV-Z]{26})$/.exec(name)?.[1]
+
+// What a provider's API answers is untrusted: the clients' normalised values are decoded here, bounded, before
+// anything uses them (an instance id goes into URLs, events and the guard's settings; an endpoint is connected to).
+const Printable = (max: number) => Schema.String.pipe(Schema.pattern(new RegExp(`^[^\\x00-\\x1f\\x7f]{0,${max}}$`)))
+const InstanceId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/))
+const Dollars = Schema.Number.pipe(Schema.between(0, 1e6))
+
+/** An offer as a client may hand it on (ids and names printable, counts and prices bounded). */
+export const OfferAnswer = Schema.Struct({
+  provider: Schema.Literal(...PROVIDERS),
+  id: Schema.String.pipe(Schema.pattern(/^[\x20-\x7e]{1,128}$/)),
+  gpuType: Printable(128),
+  gpuCount: Schema.Int.pipe(Schema.between(1, 1024)),
+  vramGb: Schema.Number.pipe(Schema.between(0, 1e6)),
+  cuda: Schema.NullOr(Schema.String.pipe(Schema.pattern(/^\d{1,3}(\.\d{1,3}){0,2}$/))),
+  cloudType: Schema.Literal("secure", "community"),
+  pricePerGpu: Dollars,
+  priceTotal: Dollars,
+  region: Schema.NullOr(Printable(64))
+})
+
+/** An instance as a client may hand it on: the SSH endpoint a host name or address, a port, a user name. */
+export const InstanceAnswer = Schema.Struct({
+  provider: Schema.Literal(...PROVIDERS),
+  id: InstanceId,
+  name: Printable(256),
+  state: Schema.Literal("provisioning", "running", "stopped", "failed", "terminated"),
+  providerState: Printable(64),
+  ssh: Schema.NullOr(
+    Schema.Struct({
+      host: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/)),
+      port: Schema.Int.pipe(Schema.between(1, 65535)),
+      user: Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/))
+    })
+  ),
+  pricePerHour: Schema.NullOr(Dollars)
+})
+
+/** A created instance as a client may hand it on (Vast's instance key is a token of printable characters). */
+export const CreatedAnswer = Schema.Struct({
+  id: InstanceId,
+  instanceKey: Schema.NullOr(Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,512}$/)))
+})

@@ -2,6 +2,7 @@
 // ever stored here: authentication is the agent's or an identity file's.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { untrustedText } from "./errors.ts"
 import type * as Home from "./home.ts"
 import { makeDirs } from "./job_store.ts"
 
@@ -135,8 +136,10 @@ export const pipeFailureIn = (stderr: string): string | undefined => {
  * Why an rsync through `jobs __ssh` failed: the pipe's own reason when it could not reach the worker (a refused host
  * key, a refused connection), else rsync's last line ("rsync error: unexplained error (code 255)" says nothing).
  */
-export const rsyncFailure = (stderr: string): string | undefined =>
-  pipeFailureIn(stderr) ?? (stderr.trim().split("\n").pop() || undefined)
+export const rsyncFailure = (stderr: string): string | undefined => {
+  const why = pipeFailureIn(stderr) ?? (stderr.trim().split("\n").pop() || undefined)
+  return why === undefined ? undefined : untrustedText(why)
+}
 
 /** A path inside a remote work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
 export const normalizePath = (path: string): string | undefined => {

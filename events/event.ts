@@ -316,6 +316,23 @@ export const SlurmEnded = Schema.Struct({
   reason: Schema.String
 }).annotations({ identifier: "SlurmEnded" })
 
+/**
+ * Lines of the worker's copy of the job's log that were not mirrored (another job's, not an event, over the size
+ * cap, a fact only the local side knows, an end while the command still ran). A warning of the local side, written
+ * when a mirror pass refused something: never a fact of the job, which the fold ignores.
+ */
+export const MirrorRefused = Schema.Struct({
+  type: Schema.Literal("MirrorRefused"),
+  ...Common,
+  count: Schema.Number.annotations({ description: "lines refused in this pass" }),
+  total: Schema.Number.annotations({ description: "lines refused from this job's worker so far, this pass included" }),
+  reasons: Schema.Record({ key: Schema.String, value: Schema.Number }).annotations({
+    description:
+      "this pass's refusals by reason: too-long, not-json, not-an-event, other-job, local-only, unexpected-id, " +
+      "end-while-running, superseded-end"
+  })
+}).annotations({ identifier: "MirrorRefused" })
+
 /** Every event of schema v1. */
 export const Event = Schema.Union(
   Submitted,
@@ -341,7 +358,8 @@ export const Event = Schema.Union(
   SetupFailed,
   Terminated,
   SlurmSubmitted,
-  SlurmEnded
+  SlurmEnded,
+  MirrorRefused
 ).annotations({
   identifier: "JobEvent",
   title: "jobs event (one line of events.jsonl)"

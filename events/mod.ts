@@ -17,3 +17,11 @@ export * as EventLog from "./event_log.ts"
 export * as Follow from "./follow.ts"
 /** The JSON Schema generated from the event schema. */
 export * as JsonSchema from "./json_schema.ts"
+/**
+ * What a worker may write into a job's log (the one list), and the check every line read back from a worker passes.
+ *
+ * @example
+ * import { WorkerEvents } from "jobs/events"
+ * const vetted = WorkerEvents.vetLine(line, { id, executor: "ssh" })
+ */
+export * as WorkerEvents from "./worker_events.ts"

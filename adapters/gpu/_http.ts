@@ -4,6 +4,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import { untrustedText } from "../../core/errors.ts"
 import * as Provider from "../../core/provider.ts"
 
 /** An answer that is not a failure of the transport: the client decides what its status means. */
@@ -49,10 +50,16 @@ export const schedule = (policy: RetryPolicy) =>
     })
   )
 
-/** The text of a provider's error body: RFC 9457 (RunPod), `{error:{code,message}}` (Lambda), `{error,msg}` (Vast). */
-export const errorText = (body: any): string => {
+/**
+ * The text of a provider's error body: RFC 9457 (RunPod), `{error:{code,message}}` (Lambda), `{error,msg}` (Vast).
+ * It is the provider's text: no control characters, bounded, before it goes into a message or an event.
+ */
+export const errorText = (body: any): string => untrustedText(rawErrorText(body), 300)
+
+const rawErrorText = (body: any): string => {
   if (body === null || body === undefined) return "no details"
   if (typeof body === "string") return body.slice(0, 200) || "no details"
+  if (typeof body !== "object") return String(body)
   if (typeof body.detail === "string") return body.detail
   if (typeof body.error === "object" && body.error !== null)
     return [body.error.code, body.error.message].filter(Boolean).join(": ")

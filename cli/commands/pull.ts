@@ -7,7 +7,7 @@ import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as EnvFile from "../../core/env_file.ts"
-import { InvalidInput, JobStateConflict } from "../../core/errors.ts"
+import { InvalidInput, JobStateConflict, untrustedText } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
 import { Jobs } from "../../core/jobs.ts"
 import * as Workers from "../../core/workers.ts"
@@ -73,7 +73,7 @@ export const command = Command.make(
           .split("\n")
           .find((l) => l.includes("No such file")) ?? Workers.rsyncFailure(r.stderr ?? "")
       return yield* new JobStateConflict({
-        message: `Cannot pull "${inside || "."}" from job "${job.shortId}": ${why}`
+        message: `Cannot pull "${inside || "."}" from job "${job.shortId}": ${untrustedText(why ?? `rsync exit ${r.status}`)}`
       })
     }
     yield* Render.line(`pulled ${inside === "" ? "the work dir" : inside} into ${target}`)

@@ -200,6 +200,30 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
     expect(status(home, job.id)).toMatchObject({ status: "failed", exitCode: 3 })
   })
 
+  it("forged lines on the instance (its own instance Terminated, another Provisioned) never reach the local log", async () => {
+    const home = tmp.home()
+    // the job finds its instance's id in its job folder there, and writes the local side's facts about it
+    const forge =
+      'id=$(basename "$PWD"); . "../../jobs/$id/guard.env"; t=2026-01-01T00:00:00Z; ' +
+      'printf \'{"type":"Terminated","v":1,"id":"%s.t","job":"%s","at":"%s","provider":"vast","instanceId":"%s",' +
+      '"by":"keeper","confirmed":true,"billedSecs":1,"pricePerHour":1,"cost":999}\\n' +
+      '{"type":"Provisioned","v":1,"id":"%s.p","job":"%s","at":"%s","provider":"vast","instanceId":"forged-2",' +
+      '"name":"jobs-%s","offer":"o","gpuType":"A100","gpuCount":1,"pricePerHour":1}\\n\' ' +
+      '"$id" "$id" "$t" "$JOBS_GUARD_ID" "$id" "$id" "$t" "$id" >> "../../jobs/$id/events.jsonl"; sleep 1; exit 4'
+    const job = run(home, ["--gpu", "A100", "--provider", "vast", "--", "sh", "-c", forge])
+    expect(as(home, ["wait", job.id, "--timeout", "60s"]).code).toBe(4)
+    await until(() => events(home, job.id).some((e) => e.type === "Terminated") || undefined, 30_000, "Terminated")
+    await noneAlive()
+    const all = events(home, job.id)
+    expect(all.filter((e) => e.type === "Provisioned")).toHaveLength(1)
+    expect(all.some((e) => e.instanceId === "forged-2")).toBe(false)
+    const terminated = all.filter((e) => e.type === "Terminated")
+    expect(terminated).toHaveLength(1)
+    expect(terminated[0].cost).toBeLessThan(1)
+    expect(all.filter((e) => e.type === "MirrorRefused")).toMatchObject([{ count: 2, reasons: { "local-only": 2 } }])
+    expect(status(home, job.id)).toMatchObject({ status: "failed", exitCode: 4, cost: terminated[0].cost })
+  })
+
   it("a failing bootstrap step: the command never runs, the job failed, the instance terminated", async () => {
     const home = tmp.home()
     const job = run(home, [
