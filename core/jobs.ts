@@ -195,7 +195,8 @@ export const make = Effect.gen(function* () {
             })
             yield* store.writeStopRequest(id, signal, graceSecs)
           }
-          const deadline = Date.now() + (graceSecs + 10) * 1000
+          // a supervisor carries its stop out within the grace; many at once take the machine a little longer
+          const deadline = Date.now() + (graceSecs + 10 + Math.ceil(ids.length / 5)) * 1000
           let signalled = false
           let current = loaded
           while (Date.now() < deadline) {
@@ -207,7 +208,7 @@ export const make = Effect.gen(function* () {
               yield* Effect.fork(executor.requestStop(current.state, signal, graceSecs))
               signalled = true
             }
-            yield* Effect.sleep(ids.length > 1 ? "100 millis" : "25 millis")
+            yield* Effect.sleep(ids.length > 1 ? "200 millis" : "25 millis")
           }
           return { job: toObject(current), alreadyEnded: false }
         })

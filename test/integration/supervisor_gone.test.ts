@@ -228,7 +228,7 @@ describe("jobs stop of many jobs", () => {
     try {
       const r = jobs(["stop", ...ids, "--json"], { home })
       expect(r.code, r.stderr).toBe(0)
-      expect(json<Array<JobJson>>(r).map((j) => [j.id, j.status])).toEqual(ids.map((id) => [id, "stopped"]))
+      expect(json<Array<JobJson>>(r).map((j) => [j.id, j.status]), r.stdout).toEqual(ids.map((id) => [id, "stopped"]))
       await allStopped(
         home,
         ids,
@@ -237,7 +237,7 @@ describe("jobs stop of many jobs", () => {
     } finally {
       for (const s of starts) killGroup(s.pgid)
     }
-  })
+  }, 240_000)
 
   it("stops every job of a group with --group, and leaves other jobs alone", async () => {
     const { home, ids } = many(30)
@@ -256,7 +256,7 @@ describe("jobs stop of many jobs", () => {
       for (const s of starts) killGroup(s.pgid)
       jobs(["stop", other, "--signal", "KILL"], { home })
     }
-  })
+  }, 240_000)
 
   it("stops every unfinished job with --all (--yes without a terminal), and refuses --all without it", async () => {
     const { home, ids } = many(5)
