@@ -228,7 +228,10 @@ describe("jobs stop of many jobs", () => {
     try {
       const r = jobs(["stop", ...ids, "--json"], { home })
       expect(r.code, r.stderr).toBe(0)
-      expect(json<Array<JobJson>>(r).map((j) => [j.id, j.status]), r.stdout).toEqual(ids.map((id) => [id, "stopped"]))
+      expect(
+        json<Array<JobJson>>(r).map((j) => [j.id, j.status]),
+        r.stdout
+      ).toEqual(ids.map((id) => [id, "stopped"]))
       await allStopped(
         home,
         ids,
