@@ -29,19 +29,20 @@ const requestStop = (state: JobState.JobState): Effect.Effect<void> =>
     }
   })
 
-export const groupAlive = (pgid: number): boolean => Proc.groupMembers(pgid).length > 0
-
 /**
- * Sends `signal` to the process group of the command a Started event names, if that very command (pid, start time,
- * boot) still runs, then KILL to whatever is left once the grace is over. Says whether there was anything to stop.
+ * Sends `signal` to the process group of job `id`'s command while it still holds a process of the job (its leader, or
+ * a member whose environment names the job: see Proc.jobGroup), then KILL to whatever is left once the grace is over.
+ * Says whether there was anything to stop.
  */
 export const signalGroup = (
-  started: { readonly pid: number; readonly pgid: number; readonly startTime: number; readonly bootId: string },
+  started: Proc.Leader,
+  id: string,
   signal: string,
   graceSecs: number
 ): Effect.Effect<boolean> =>
   Effect.gen(function* () {
-    if (!Proc.isAlive(started.pid, started.startTime, started.bootId)) return false
+    const alive = () => Proc.jobGroup(started, id).length > 0
+    if (!alive()) return false
     const send = (sig: string) => {
       try {
         process.kill(-started.pgid, sig as NodeJS.Signals)
@@ -51,14 +52,14 @@ export const signalGroup = (
     }
     send(signal)
     const deadline = Date.now() + graceSecs * 1000
-    while (Date.now() < deadline && groupAlive(started.pgid)) yield* Effect.sleep("100 millis")
-    if (groupAlive(started.pgid)) send("SIGKILL")
+    while (Date.now() < deadline && alive()) yield* Effect.sleep("100 millis")
+    if (alive()) send("SIGKILL")
     return true
   })
 
 /** For an interrupted job: stops what is left of its command (its supervisor is gone). */
 export const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
-  state.started === null ? Effect.succeed(false) : signalGroup(state.started, signal, graceSecs)
+  state.started === null ? Effect.succeed(false) : signalGroup(state.started, state.id, signal, graceSecs)
 
 const failed = (launch: Executor.Launch, cause: unknown) =>
   new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })

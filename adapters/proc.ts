@@ -40,6 +40,36 @@ export const isAlive = (pid: number, startTime: number, bootIdOfStart: string): 
   return s !== undefined && s.startTime === startTime && s.state !== "Z" && s.state !== "X"
 }
 
+/** Whether a process's environment names job `id`: the supervisor gives every command JOBS_ID. */
+const carriesJob = (pid: number, id: string): boolean => {
+  try {
+    return Fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`JOBS_ID=${id}`)
+  } catch {
+    return false
+  }
+}
+
+/** Where a job's command was started: its pid (the leader of its process group), start time and boot. */
+export interface Leader {
+  readonly pid: number
+  readonly pgid: number
+  readonly startTime: number
+  readonly bootId: string
+}
+
+/**
+ * The live members of job `id`'s process group, as long as the group still holds a process of that job: its leader
+ * (pid and start time), or a member whose environment names the job. The leader may have exited while its children
+ * run on; a group number the kernel handed on once the job's processes were all gone holds neither, and gives none.
+ */
+export const jobGroup = (leader: Leader, id: string): Array<number> => {
+  if (leader.bootId !== bootId()) return []
+  const members = groupMembers(leader.pgid)
+  if (members.length === 0) return []
+  if (isAlive(leader.pid, leader.startTime, leader.bootId)) return members
+  return members.some((pid) => carriesJob(pid, id)) ? members : []
+}
+
 /** The pids of the live (non-zombie) members of a process group. */
 export const groupMembers = (pgid: number): Array<number> => {
   const members: Array<number> = []

@@ -561,6 +561,20 @@ export const follow = (state: JobState.JobState, layout: Home.Layout, paths: Hom
     })
   })
 
+/**
+ * A shell command (for the worker's sh) that succeeds while the job's process group holds a process of the job: its
+ * leader (pid and start time), or a member whose environment names the job (JOBS_ID), as the supervisor checks.
+ */
+const groupHoldsJob = (
+  started: { readonly pid: number; readonly pgid: number; readonly startTime: number },
+  id: string
+): string =>
+  `{ o=; if s=$(cat /proc/${started.pid}/stat 2>/dev/null) && s=\${s##*) } && set -- $s && [ "$1" != Z ] && ` +
+  `shift 19 && [ "$1" = ${started.startTime} ]; then o=1; else for p in /proc/[0-9]*; do ` +
+  `read -r s 2>/dev/null <"$p/stat" || continue; s=\${s##*) }; set -- $s; [ "$3" = ${started.pgid} ] && ` +
+  `[ "$1" != Z ] || continue; if tr '\\0' '\\n' <"$p/environ" 2>/dev/null | grep -qx ${q(`JOBS_ID=${id}`)}; ` +
+  `then o=1; break; fi; done; fi; [ -n "$o" ]; }`
+
 export const requestStop = (state: JobState.JobState, signal: string, graceSecs: number, layout?: Home.Layout) =>
   Effect.tryPromise(async () => {
     const started = state.started
@@ -572,11 +586,13 @@ export const requestStop = (state: JobState.JobState, signal: string, graceSecs:
     try {
       const sig = signal.replace(/^SIG/, "").replace(/[^A-Z0-9]/g, "")
       const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
-      // the supervisor waits in fg inside tmux: the group is signalled here, and KILLed after the grace
+      // the supervisor waits in fg inside tmux: the group is signalled here, and KILLed after the grace, each time
+      // only while it holds a process of this job (see groupHoldsJob): never a group number handed on since
+      const ours = groupHoldsJob(started, state.id)
       await run(
         client,
-        `printf '%s %s\\n' ${sig} ${Math.ceil(graceSecs)} > ${jobDir}/stop; kill -s ${sig} -- -${started.pgid} 2>/dev/null; ` +
-          `( sleep ${Math.ceil(graceSecs)}; kill -s KILL -- -${started.pgid} 2>/dev/null ) >/dev/null 2>&1 </dev/null &`
+        `printf '%s %s\\n' ${sig} ${Math.ceil(graceSecs)} > ${jobDir}/stop; ${ours} && kill -s ${sig} -- -${started.pgid} 2>/dev/null; ` +
+          `( sleep ${Math.ceil(graceSecs)}; ${ours} && kill -s KILL -- -${started.pgid} 2>/dev/null ) >/dev/null 2>&1 </dev/null &`
       )
     } finally {
       client.end()

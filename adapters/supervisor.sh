@@ -7,7 +7,9 @@
 # usage: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
 #    or: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
 #   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports, plus
-#   JOBS_PROGRESS=JOB_DIR/progress (a program may append "DONE TOTAL [MESSAGE]" lines to it).
+#   JOBS_PROGRESS=JOB_DIR/progress (a program may append "DONE TOTAL [MESSAGE]" lines to it) and JOBS_ID=JOB_ID (which
+#   also tells the job's processes from others that got its process group's number after it). It starts with every
+#   signal at its default disposition and none blocked.
 #   Signals: TERM/INT/HUP stop the job with the request in JOB_DIR/stop ("SIGNAL GRACE"), else TERM and GRACE.
 #   --tmux: run as the process of a tmux pane. The command becomes the terminal's foreground process group (so
 #   Ctrl+C reaches it), the pane is captured to output.log, and a done screen waits for a key at the end. The
@@ -54,6 +56,7 @@ _jstopping=
 _jtrapped=
 _jkiller=
 _jwatch=
+_jdfl=
 umask 077
 
 _jnow() {
@@ -79,16 +82,26 @@ _jstarttime() {
   printf '%s' "$1"
 }
 
-# _jgroup_alive: does any non-zombie process remain in the job's process group?
-_jgroup_alive() {
-  for _jp in /proc/[0-9]*; do
-    read -r _js 2>/dev/null <"$_jp/stat" || continue
-    _js=${_js##*) }
+# _jours PGID LEADER START ID: does a process of job ID remain in process group PGID? Its leader (pid and start time)
+# still runs, or a live member's environment names the job. A group number the kernel has handed on once the job's
+# processes were all gone has neither, so what this says yes to may be signalled.
+_jours() {
+  _jlive "$2" "$3" && return 0
+  _jopg=$1 _joid=$4
+  for _jop in /proc/[0-9]*; do
+    read -r _jos 2>/dev/null <"$_jop/stat" || continue
+    _jos=${_jos##*) }
     # shellcheck disable=SC2086
-    set -- $_js
-    [ "$3" = "$_jpid" ] && [ "$1" != Z ] && [ "$1" != X ] && return 0
+    set -- $_jos
+    [ "$3" = "$_jopg" ] && [ "$1" != Z ] && [ "$1" != X ] || continue
+    tr '\0' '\n' <"$_jop/environ" 2>/dev/null | grep -qx "JOBS_ID=$_joid" && return 0
   done
   return 1
+}
+
+# _jgroup_alive: does a process of this job remain in its process group?
+_jgroup_alive() {
+  _jours "$_jpid" "$_jpid" "$_jst" "$_jid"
 }
 
 # _jlive PID START: does that very process (pid and start time) still run?
@@ -156,10 +169,11 @@ _jtake() {
   _jused=0
   for _jsf in "$_jgdir"/slots/*; do
     [ -f "$_jsf" ] || continue
-    _jp= _jt=
-    read -r _jp _jt <"$_jsf" 2>/dev/null
-    # an empty slot file is being written this instant: it counts as taken
-    if [ -n "$_jp" ] && ! _jlive "$_jp" "$_jt"; then
+    _jp= _jt= _jspg= _jsst= _jsid=
+    read -r _jp _jt _jspg _jsst _jsid <"$_jsf" 2>/dev/null
+    # an empty slot file is being written this instant: it counts as taken. A slot whose supervisor is gone stays
+    # taken while its command runs on (the pgid, leader start time and job id that Started put in it)
+    if [ -n "$_jp" ] && ! _jlive "$_jp" "$_jt" && { [ -z "$_jsid" ] || ! _jours "$_jspg" "$_jspg" "$_jsst" "$_jsid"; }; then
       mv "$_jsf" "$_jsf.stale.$$" 2>/dev/null && rm -f "$_jsf.stale.$$"
       continue
     fi
@@ -260,12 +274,13 @@ _jwriter() {
   done
 }
 
-# _jstop SIGNAL: send SIGNAL to the group, then KILL whatever is left once the grace period is over.
+# _jstop SIGNAL: send SIGNAL to the group, then KILL whatever is left once the grace period is over. Only a group that
+# still holds a process of this job is signalled (never a number the kernel has handed on).
 _jstop() {
   [ -n "$_jstopping" ] && return
   _jstopping=$1
   [ -n "$_jpid" ] || return
-  kill -s "$1" -- "-$_jpid" 2>/dev/null
+  _jgroup_alive && kill -s "$1" -- "-$_jpid" 2>/dev/null
   (
     _ji=0
     _jticks=$((_jgrace * 5))
@@ -273,7 +288,7 @@ _jstop() {
       sleep 0.2 2>/dev/null || sleep 1
       _ji=$((_ji + 1))
     done
-    kill -s KILL -- "-$_jpid" 2>/dev/null
+    _jgroup_alive && kill -s KILL -- "-$_jpid" 2>/dev/null
   ) &
   _jkiller=$!
 }
@@ -322,6 +337,29 @@ _jslurm_why() {
       printf 'TERM %s\n' "$_jgrace" >"$_jd/stop"
       _jemit StopRequested slurmstop ",\"signal\":\"SIGTERM\",\"graceSecs\":$_jgrace"
       ;;
+  esac
+}
+
+# _jclean CMD [ARGS...]: execs CMD with every signal at its default disposition and none blocked. A command put in the
+# background (&) by a shell without job control starts with INT and QUIT ignored, which no sh can undo: coreutils'
+# env resets them (--default-signal), else perl (busybox workers); with neither, the command runs as it is.
+_jclean() {
+  if [ -z "$_jdfl" ]; then
+    if env --default-signal true 2>/dev/null; then
+      _jdfl=env
+    elif command -v perl >/dev/null 2>&1; then
+      _jdfl=perl
+    else
+      _jdfl=none
+    fi
+  fi
+  case $_jdfl in
+    env) exec env --default-signal "$@" ;;
+    perl)
+      exec perl -MPOSIX -e 'no warnings; for (keys %SIG) { $SIG{$_} = "DEFAULT" unless /^(__|KILL$|STOP$)/ }
+        sigprocmask(SIG_SETMASK, POSIX::SigSet->new); exec { $ARGV[0] } @ARGV or exit 127' "$@"
+      ;;
+    *) exec "$@" ;;
   esac
 }
 
@@ -405,9 +443,9 @@ if [ -n "$_jtmux" ]; then
   # the command's to the terminal.
   set -m
   exec 2>/dev/null
-  env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 JOBS_PROGRESS=$4 &&
-    export TERM TMUX TMUX_PANE JOBS_PROGRESS && shift 4 && exec "$@"' \
-    "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$_jd/progress" "$@" 2>&1 &
+  _jclean env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 JOBS_PROGRESS=$4 JOBS_ID=$5 &&
+    export TERM TMUX TMUX_PANE JOBS_PROGRESS JOBS_ID && shift 5 && exec "$@"' \
+    "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$_jd/progress" "$_jid" "$@" 2>&1 &
 else
   # the output goes through a writer (a fifo, so that $! stays the command): a full disk or a size limit must
   # never reach the command as a failed write or a broken pipe. Some space is set aside, so that the event that
@@ -418,20 +456,25 @@ else
   mkfifo -m 600 "$_jfifo"
   _jwriter <"$_jfifo" &
   _jwpid=$!
-  # setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
-  # command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
+  # setsid execs in place when its caller is not a group leader (a background child never is), and so does every
+  # step before the command, so $! is the command's pid, its process group and its session. Where setsid is
+  # missing, perl's POSIX::setsid does the same.
   if command -v setsid >/dev/null 2>&1; then
-    setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
-      "$_jd/env" "$_jd/progress" "$@" </dev/null >"$_jfifo" 2>&1 &
+    _jclean setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 JOBS_ID=$2 && export JOBS_PROGRESS JOBS_ID &&
+      shift 2 && exec "$@"' "$_jd/env" "$_jd/progress" "$_jid" "$@" </dev/null >"$_jfifo" 2>&1 &
   else
-    perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' \
-      env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
-      "$_jd/env" "$_jd/progress" "$@" </dev/null >"$_jfifo" 2>&1 &
+    _jclean perl -MPOSIX -e 'POSIX::setsid(); exec @ARGV or exit 127' \
+      env -i sh -c '. "$0" && JOBS_PROGRESS=$1 JOBS_ID=$2 && export JOBS_PROGRESS JOBS_ID && shift 2 && exec "$@"' \
+      "$_jd/env" "$_jd/progress" "$_jid" "$@" </dev/null >"$_jfifo" 2>&1 &
   fi
 fi
 _jpid=$!
 _jst=$(_jstarttime "$_jpid") || _jst=0
 _jemit Started started ",\"pid\":$_jpid,\"pgid\":$_jpid,\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"startTime\":$_jst,\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"
+# the slot names the command too: should this supervisor vanish, the slot stays taken while the command runs on
+if [ -n "$_jslot" ]; then
+  echo "$$ $_jself $_jpid $_jst $_jid" >"$_jslot.$$" && mv -f "$_jslot.$$" "$_jslot"
+fi
 # a stop that arrived while starting is carried out now that there is a group to signal
 if [ -n "$_jstopping" ]; then
   _jsig=$_jstopping
@@ -439,20 +482,27 @@ if [ -n "$_jstopping" ]; then
   _jstop "$_jsig"
 fi
 
+# the timeout's watcher. Its deadline is a time, not one sleep: a sleep killed early is slept again. The supervisor
+# (this shell's pid, checked with its start time: never a pid handed on) carries the timeout out; when it cannot (in
+# fg under tmux) or is gone (killed), the watcher stops the job's group itself.
 if [ "$_jtimeout" -gt 0 ] 2>/dev/null; then
   (
+    _jsl=
     trap 'kill "$_jsl" 2>/dev/null; exit 0' TERM
-    sleep "$_jtimeout" &
-    _jsl=$!
-    wait "$_jsl" || exit 0
-    if [ -n "$_jtmux" ]; then
-      # the main shell is blocked in fg: the watcher stops the job itself, and says so for the main shell
+    _jend=$(($(date +%s) + _jtimeout))
+    while _jleft=$((_jend - $(date +%s))) && [ "$_jleft" -gt 0 ]; do
+      sleep "$_jleft" &
+      _jsl=$!
+      wait "$_jsl"
+    done
+    if [ -z "$_jtmux" ] && _jlive $$ "$_jself"; then
+      kill -s USR1 $$ 2>/dev/null
+    elif _jgroup_alive; then
+      # and says so for the main shell
       : >"$_jd/timedout"
       _jemit TimedOut timedout ",\"timeoutSecs\":$_jtimeout"
       _jstop TERM
       wait "$_jkiller"
-    else
-      kill -s USR1 $$ 2>/dev/null
     fi
   ) &
   _jwatch=$!

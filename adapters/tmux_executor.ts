@@ -93,7 +93,9 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
  * group, then KILL to whatever is left once the grace is over.
  */
 const requestStop = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<void> =>
-  state.started === null ? Effect.void : Effect.asVoid(LocalExecutor.signalGroup(state.started, signal, graceSecs))
+  state.started === null
+    ? Effect.void
+    : Effect.asVoid(LocalExecutor.signalGroup(state.started, state.id, signal, graceSecs))
 
 /** Closes the job's session (a finished job waits on its done screen until a key is pressed). */
 const release = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void> =>

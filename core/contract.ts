@@ -85,7 +85,7 @@ export const Summary = Schema.Struct({
   version: Schema.String
 }).annotations({ identifier: "Summary" })
 
-/** `jobs stop --json`: one entry per argument. */
+/** `jobs stop --json`: one entry per job stopped (the IDs given, then those of --group and --all). */
 export const StopResult = Schema.Array(Schema.extend(Job, Schema.Struct({ alreadyEnded: Schema.Boolean }))).annotations(
   { identifier: "StopResult" }
 )

@@ -154,46 +154,77 @@ export const make = Effect.gen(function* () {
   })
 
   /**
-   * Stops a job: records the request, signals the supervisor (which sends `signal` to the whole process group,
-   * then KILL after the grace period), and waits until the job has ended. Stopping an ended job changes nothing.
+   * Stops jobs: records each request, signals each supervisor (which sends `signal` to the whole process group, then
+   * KILL after the grace period), and waits until they have all ended. Every job is signalled before any is waited
+   * for, so stopping many lasts about as long as stopping one. An interrupted job lost its supervisor, not
+   * necessarily its command: what is left of it is stopped. Stopping an ended job changes nothing. Every reference
+   * is resolved before anything is stopped; the results are in their order.
    */
-  const stop = (reference: string, options: { readonly signal?: string; readonly graceSecs?: number } = {}) =>
+  const stopMany = (
+    references: ReadonlyArray<string>,
+    options: { readonly signal?: string; readonly graceSecs?: number } = {}
+  ) =>
     Effect.gen(function* () {
-      const id = yield* resolve(reference)
-      const loaded = yield* refresh(id)
       const signal = JobState.signalName(options.signal ?? "TERM")
       if (signal === undefined) {
         return yield* new InvalidInput({ message: `Cannot send signal "${options.signal}": unknown signal` })
       }
-      const graceSecs = options.graceSecs ?? loaded.state.spec?.graceSecs ?? DEFAULT_GRACE_SECS
-      const executor = yield* executorFor(loaded.state.spec?.executor ?? "local")
-      if (JobState.isTerminal(loaded.state.status)) {
-        // an interrupted job lost its supervisor, not necessarily its command: stop what is left of it
-        const orphans =
-          loaded.state.status === "interrupted" ? yield* executor.stopOrphans(loaded.state, signal, graceSecs) : false
-        return { job: toObject(loaded), alreadyEnded: !orphans }
-      }
-      if (!loaded.state.stopRequested) {
-        // the event first: a supervisor that sees the request before starting records Exited after it
-        yield* store.append(id, { type: "StopRequested", v: 1, id: eventId(), job: id, at: now(), signal, graceSecs })
-        yield* store.writeStopRequest(id, signal, graceSecs)
-      }
-      const deadline = Date.now() + (graceSecs + 10) * 1000
-      let signalled = false
-      let current = loaded
-      while (Date.now() < deadline) {
-        current = yield* refresh(id)
-        if (JobState.isTerminal(current.state.status)) break
-        const held = executor.stopsPending === true && current.state.status === "pending"
-        if ((current.state.status === "running" || current.state.queued !== null || held) && !signalled) {
-          // forked: a requestStop that enforces the grace itself runs while this loop watches the log
-          yield* Effect.fork(executor.requestStop(current.state, signal, graceSecs))
-          signalled = true
-        }
-        yield* Effect.sleep("25 millis")
-      }
-      return { job: toObject(current), alreadyEnded: false }
+      const ids = [...new Set(yield* Effect.forEach(references, resolve))]
+      const stopOne = (id: string) =>
+        Effect.gen(function* () {
+          const loaded = yield* refresh(id)
+          const graceSecs = options.graceSecs ?? loaded.state.spec?.graceSecs ?? DEFAULT_GRACE_SECS
+          const executor = yield* executorFor(loaded.state.spec?.executor ?? "local")
+          if (JobState.isTerminal(loaded.state.status)) {
+            const orphans =
+              loaded.state.status === "interrupted"
+                ? yield* executor.stopOrphans(loaded.state, signal, graceSecs)
+                : false
+            return { job: toObject(loaded), alreadyEnded: !orphans }
+          }
+          if (!loaded.state.stopRequested) {
+            // the event first: a supervisor that sees the request before starting records Exited after it
+            yield* store.append(id, {
+              type: "StopRequested",
+              v: 1,
+              id: eventId(),
+              job: id,
+              at: now(),
+              signal,
+              graceSecs
+            })
+            yield* store.writeStopRequest(id, signal, graceSecs)
+          }
+          // a supervisor carries its stop out within the grace; many at once take the machine a little longer
+          const deadline = Date.now() + (graceSecs + 10 + Math.ceil(ids.length / 5)) * 1000
+          let signalled = false
+          let current = loaded
+          while (Date.now() < deadline) {
+            current = yield* refresh(id)
+            if (JobState.isTerminal(current.state.status)) break
+            const held = executor.stopsPending === true && current.state.status === "pending"
+            if ((current.state.status === "running" || current.state.queued !== null || held) && !signalled) {
+              // forked: a requestStop that enforces the grace itself runs while this loop watches the log
+              yield* Effect.fork(executor.requestStop(current.state, signal, graceSecs))
+              signalled = true
+            }
+            yield* Effect.sleep(ids.length > 1 ? "200 millis" : "25 millis")
+          }
+          return { job: toObject(current), alreadyEnded: false }
+        })
+      // every request is recorded and signalled before the first wait: the loops run side by side
+      return yield* Effect.forEach(ids, stopOne, { concurrency: "unbounded" })
     })
+
+  /** Stops one job (see `stopMany`). */
+  const stop = (reference: string, options: { readonly signal?: string; readonly graceSecs?: number } = {}) =>
+    Effect.map(stopMany([reference], options), (results) => results[0]!)
+
+  /** The jobs that have not ended (pending, running, unknown), optionally only those of a queue group. */
+  const unfinished = (options: { readonly group?: string | undefined } = {}) =>
+    Effect.map(list({ statuses: ["pending", "running", "unknown"] }), ({ jobs }) =>
+      jobs.filter((j) => options.group === undefined || j.group === options.group).map((j) => j.id)
+    )
 
   /** Waits until the job has ended; None when `timeoutSecs` passed first. */
   const wait = (reference: string, options: { readonly timeoutSecs?: number | undefined } = {}) =>
@@ -385,6 +416,8 @@ export const make = Effect.gen(function* () {
     list,
     summary,
     stop,
+    stopMany,
+    unfinished,
     wait,
     retry,
     remove,

@@ -1,19 +1,31 @@
-// jobs stop: stop jobs (signal, grace, then KILL to the whole process group). Idempotent.
+// jobs stop: stop jobs (signal, grace, then KILL to the whole process group), all signalled before any is waited for.
+// Idempotent.
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { InvalidInput } from "../../core/errors.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { durationFlag } from "../_shared.ts"
+import * as Confirm from "../confirm.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
 
-/** `jobs stop ID... [--signal SIG] [--grace 10s]` */
+/** `jobs stop ID... | --group G | --all [--yes] [--signal SIG] [--grace 10s]` */
 export const command = Command.make(
   "stop",
   {
-    ids: Args.text({ name: "ID" }).pipe(Args.withDescription("Jobs to stop"), Args.atLeast(1)),
+    ids: Args.text({ name: "ID" }).pipe(Args.withDescription("Jobs to stop"), Args.repeated),
+    group: Options.text("group").pipe(
+      Options.withDescription("Every unfinished job of this queue group"),
+      Options.optional
+    ),
+    all: Options.boolean("all").pipe(
+      Options.withAlias("a"),
+      Options.withDescription("Every unfinished job of this home, of every project (asked on a terminal, else --yes)")
+    ),
+    yes: Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Stop them all without asking")),
     signal: Options.text("signal").pipe(
       Options.withAlias("s"),
       Options.withDescription("The first signal to send (default TERM)"),
@@ -24,28 +36,46 @@ export const command = Command.make(
       Options.optional
     )
   },
-  Effect.fn("jobs.stop")(function* ({ ids, signal, grace }) {
+  Effect.fn("jobs.stop")(function* ({ ids, group, all, yes, signal, grace }) {
     const invocation = yield* Invocation
     const jobs = yield* Jobs
     const graceSecs = yield* durationFlag("grace", grace)
-    const results = []
-    for (const id of ids) {
-      const { job, alreadyEnded } = yield* jobs.stop(id, {
-        ...(Option.isSome(signal) ? { signal: signal.value } : {}),
-        ...(graceSecs === undefined ? {} : { graceSecs })
-      })
-      results.push({ ...job, alreadyEnded })
-      if (!invocation.json) {
-        yield* alreadyEnded
-          ? Render.line(`${job.shortId} already ended (${Render.statusText(job)})`)
-          : Render.line(`${job.shortId} ${Render.statusText(job)}`)
-      }
+    if (ids.length === 0 && Option.isNone(group) && !all) {
+      return yield* new InvalidInput({ message: "Cannot stop jobs: name them (ID...), or use --group G or --all" })
     }
-    if (invocation.json) yield* Render.json(results)
+    const references = [...ids]
+    if (Option.isSome(group)) references.push(...(yield* jobs.unfinished({ group: group.value })))
+    if (all) {
+      const every = yield* jobs.unfinished()
+      if (every.length > 0 && !yes) {
+        if (!Confirm.canAsk()) {
+          return yield* new InvalidInput({
+            message: `Cannot stop every job: ${every.length} unfinished; pass --yes to stop them without a terminal to ask on`
+          })
+        }
+        if (!(yield* Confirm.ask(`Stop ${every.length} unfinished job${every.length === 1 ? "" : "s"}?`))) {
+          return yield* Render.note("stopped nothing")
+        }
+      }
+      references.push(...every)
+    }
+    const results = yield* jobs.stopMany(references, {
+      ...(Option.isSome(signal) ? { signal: signal.value } : {}),
+      ...(graceSecs === undefined ? {} : { graceSecs })
+    })
+    if (invocation.json) return yield* Render.json(results.map(({ job, alreadyEnded }) => ({ ...job, alreadyEnded })))
+    for (const { job, alreadyEnded } of results) {
+      yield* alreadyEnded
+        ? Render.line(`${job.shortId} already ended (${Render.statusText(job)})`)
+        : Render.line(`${job.shortId} ${Render.statusText(job)}`)
+    }
+    if (results.length === 0) yield* Render.note("no unfinished job to stop")
   })
 ).pipe(
   Command.withDescription(
-    "Stop jobs: send the signal to the job's whole process group, KILL what is left after the grace, and wait " +
-      "until it has ended. Stopping an ended job changes nothing."
+    "Stop jobs: send the signal to each job's whole process group, KILL what is left after the grace, and wait " +
+      "until they have ended (all are signalled first, then waited for together). Stopping an ended job changes " +
+      "nothing. --group G stops every unfinished job of a group, --all every unfinished job (asked on a terminal, " +
+      "else --yes)."
   )
 )
