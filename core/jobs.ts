@@ -306,9 +306,10 @@ export const make = Effect.gen(function* () {
     } = {}
   ) =>
     Effect.gen(function* () {
-      const ids = yield* store.ids
       // without --older-than, the home's `keep:` setting (config.yaml) holds recent jobs back
-      const cutoff = Date.now() - (options.olderThanSecs ?? Config.read(store.layout).keepSecs ?? 0) * 1000
+      const keepSecs = options.olderThanSecs ?? (yield* Config.load(store.layout)).keepSecs ?? 0
+      const ids = yield* store.ids
+      const cutoff = Date.now() - keepSecs * 1000
       const removed: Array<JobState.JobObject> = []
       for (const id of ids) {
         const loaded = yield* refresh(id)
