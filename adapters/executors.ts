@@ -53,7 +53,7 @@ export const forHome = (home: string): Executors["Type"] =>
     TmuxExecutor.executor,
     lazy("ssh", () => import("./ssh_executor.ts"), Home.layout(home), remoteParts),
     // a GPU job: its keeper is spawned and mirrored from here; the provider clients stay in the gpu bundle
-    lazy("gpu", () => import("./gpu/executor.ts"), Home.layout(home), remoteParts),
+    lazy("gpu", () => import("./gpu/executor.ts"), Home.layout(home), [...remoteParts, "check"]),
     // Slurm's SSH half loads only for a job on a worker
     lazy("slurm", () => import("./slurm_executor.ts"), Home.layout(home), ["check", "startMany", "observe"], {
       stopsPending: true

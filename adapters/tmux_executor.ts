@@ -108,5 +108,6 @@ export const executor: Executor.Executor = {
   liveness: LocalExecutor.liveness,
   requestStop,
   stopOrphans: LocalExecutor.stopOrphans,
+  check: LocalExecutor.checkCommand,
   release
 }

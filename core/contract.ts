@@ -79,6 +79,7 @@ export const Summary = Schema.Struct({
     failed: Schema.Number,
     stopped: Schema.Number,
     "timed-out": Schema.Number,
+    "failed-to-start": Schema.Number,
     interrupted: Schema.Number,
     unknown: Schema.Number
   }),

@@ -9,6 +9,7 @@ export const STATUSES = [
   "failed",
   "stopped",
   "timed-out",
+  "failed-to-start",
   "interrupted",
   "unknown"
 ] as const
@@ -20,7 +21,18 @@ export const isTerminal = (status: Status): boolean =>
   status === "failed" ||
   status === "stopped" ||
   status === "timed-out" ||
+  status === "failed-to-start" ||
   status === "interrupted"
+
+/** The types of the events that can end a job (a follower of its log stops after one). */
+export const ENDINGS: ReadonlySet<string> = new Set([
+  "Exited",
+  "Interrupted",
+  "FailedToStart",
+  "SetupFailed",
+  "DependencyFailed",
+  "SlurmEnded"
+])
 
 /** Everything known about a job from its log. */
 export interface JobState {
@@ -104,6 +116,10 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
       return isTerminal(state.status)
         ? next
         : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
+    case "FailedToStart":
+      return isTerminal(state.status)
+        ? next
+        : { ...next, status: "failed-to-start", finishedAt: event.at, reason: event.reason }
     case "ProgressRecorded":
       return { ...next, progress: event.progress }
     case "HookRan":
@@ -344,7 +360,7 @@ export const costSoFar = (state: JobState, now = Date.now()): number | null => {
 
 /**
  * The exit code `jobs wait` reports for an ended job (DESIGN §4a): its code, 128+N when killed by signal N, and 125
- * when there is none (interrupted, unknown, or stopped before it ran).
+ * when there is none (interrupted, failed-to-start, unknown, or stopped before it ran).
  */
 export const waitExitCode = (job: JobObject): number => {
   if (job.exitCode !== null) return job.exitCode

@@ -257,13 +257,15 @@ export const make = Effect.gen(function* () {
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       // the remote side first: a worker that cannot be reached leaves the job whole, not forgotten half-way
       if (remote === "delete" && executor?.removeRemote !== undefined) {
-        yield* Effect.mapError(
+        const removed = Effect.mapError(
           executor.removeRemote(loaded.state),
           (why) =>
             new JobStateConflict({
               message: `Cannot remove job "${Ids.shortId(loaded.state.id)}" from ${why} (--keep-remote removes it here only)`
             })
         )
+        // a job that failed to start left nothing there, or its worker is the very one that could not be reached
+        yield* loaded.state.status === "failed-to-start" ? Effect.ignore(removed) : removed
       }
       const key = loaded.state.spec?.key ?? null
       if (key !== null) yield* store.releaseKey(key, loaded.state.id)
@@ -357,7 +359,7 @@ export const make = Effect.gen(function* () {
         // is recorded as Interrupted, which ends the stream
         const remote = yield* remoteFollower(loaded)
         if (remote === undefined) yield* Effect.forkScoped(Effect.repeat(refresh(id), Schedule.spaced("1 second")))
-        return Follow.events(path).pipe(Stream.takeUntil((e) => e.type === "Exited" || e.type === "Interrupted"))
+        return Follow.events(path).pipe(Stream.takeUntil((e) => JobState.ENDINGS.has(e.type)))
       })
     )
 

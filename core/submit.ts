@@ -298,7 +298,9 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const executor = yield* executorFor(kind)
       const config = yield* Config.load(store.layout)
       // before anything is written: an executor whose tools are missing leaves no job behind
-      if (executor.check !== undefined) yield* executor.check(specOf(input, kind, null, null, config), store.layout)
+      if (executor.check !== undefined) {
+        yield* executor.check(specOf(input, kind, null, null, config), store.layout, input.env)
+      }
       yield* store.ensure
       const after = yield* resolveAfter(input.after)
       const id = Ids.make()
@@ -350,7 +352,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         .pipe(
           Effect.tapError((e) =>
             store
-              .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
+              .append(id, { type: "FailedToStart", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
               .pipe(Effect.ignore)
           )
         )
@@ -379,7 +381,16 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const kind = first.executor ?? "local"
       const executor = yield* executorFor(kind)
       const config = yield* Config.load(store.layout)
-      if (executor.check !== undefined) yield* executor.check(specOf(first, kind, null, null, config), store.layout)
+      if (executor.check !== undefined) {
+        // a batch shares its flags: each program, cwd and PATH is checked once
+        const checked = new Set<string>()
+        for (const input of inputs) {
+          const what = `${input.command[0]}\0${input.cwd}\0${input.env.PATH ?? ""}`
+          if (checked.has(what)) continue
+          checked.add(what)
+          yield* executor.check(specOf(input, kind, null, null, config), store.layout, input.env)
+        }
+      }
       yield* store.ensure
       const configHook = config.onDone
       // the batch shares its flags, so the environment file's text is made once
@@ -412,7 +423,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
             launches,
             ({ id }) =>
               store
-                .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
+                .append(id, { type: "FailedToStart", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
                 .pipe(Effect.ignore),
             { discard: true }
           )
