@@ -66,6 +66,11 @@ export interface Executor {
     state: JobState.JobState,
     paths: Home.JobPaths
   ) => Effect.Effect<{ readonly liveness: Liveness; readonly reason: string | null }>
+  /**
+   * For executors with work after the command's end (a GPU job's downloads and the release of its instance): whether
+   * that work is over. `wait` returns only then. Absent: an ended job is settled.
+   */
+  readonly settled?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<boolean>
   /** Whether `requestStop` must also be called for a job that has not started (a scheduler holds it in its queue). */
   readonly stopsPending?: boolean
   /**

@@ -205,10 +205,18 @@ export const make = Effect.gen(function* () {
           const changed = yield* Follow.changes([paths.eventsPath])
           // a remote job's events stream home over one connection; a full refresh (a round trip, and the judgement
           // of a supervisor gone without a word) then runs only now and then
-          const remote = yield* remoteFollower(yield* refresh(id))
+          const first = yield* refresh(id)
+          const remote = yield* remoteFollower(first)
+          const settled = executors.get(first.state.spec?.executor ?? "local")?.settled
           for (let tick = 0; ; tick++) {
             const loaded = remote === undefined || tick % 10 === 0 ? yield* refresh(id) : yield* store.read(id)
-            if (JobState.isTerminal(loaded.state.status)) return toObject(loaded)
+            if (JobState.isTerminal(loaded.state.status)) {
+              // the work the job names includes what follows its end (a GPU job's downloads, its instance's release)
+              if (settled === undefined) return toObject(loaded)
+              if (yield* settled(loaded.state, loaded.paths)) return toObject(yield* store.read(id))
+              yield* Effect.sleep("200 millis")
+              continue
+            }
             yield* changed.next
           }
         })
@@ -218,7 +226,7 @@ export const make = Effect.gen(function* () {
         : yield* Effect.timeoutOption(untilEnded, `${options.timeoutSecs} seconds`)
     })
 
-  /** Runs a job again: same spec and environment, a new id, linked by `retryOf`. */
+  /** Runs a job again: its whole spec (every executor's part) and environment, a new id, linked by `retryOf`. */
   const retry = (reference: string) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
@@ -230,6 +238,10 @@ export const make = Effect.gen(function* () {
         })
       }
       const env = yield* store.readEnv(id)
+      const ids = yield* store.ids
+      // a remote job that ran without pushing its cwd (-n) is retried without a push too
+      const pushed = EventLog.replaySync(loaded.paths.eventsPath).events.some((e) => e.type === "Synced")
+      const noPush = spec.worker !== null && loaded.state.started !== null && !pushed
       return yield* submit({
         command: spec.command,
         cwd: spec.cwd,
@@ -244,8 +256,13 @@ export const make = Effect.gen(function* () {
         maxLogBytes: spec.maxLogBytes ?? null,
         group: spec.group ?? null,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
+        // the dependencies that are still there (a removed one has nothing left to wait for)
+        after: spec.after == null ? null : { ...spec.after, jobs: spec.after.jobs.filter((j) => ids.includes(j)) },
         worker: spec.worker,
-        slurm: spec.slurm ?? null
+        slurm: spec.slurm ?? null,
+        // the whole GPU part (bootstrap, downloads, keep-alive...); a new instance, never the one the first run held
+        ...(spec.gpu === undefined || spec.gpu === null ? {} : { gpu: { ...spec.gpu, instance: null } }),
+        ...(noPush ? { sync: false } : {})
       })
     })
 

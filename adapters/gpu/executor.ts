@@ -149,6 +149,8 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "gpu",
   start,
   check,
+  // the keeper downloads and releases the instance after the end, then exits: its exit is the job's settling
+  settled: (_state, paths) => Effect.sync(() => liveKeeper(paths.dir) === undefined),
   liveness: () => Effect.succeed("unknown" as const),
   requestStop: (state, signal, graceSecs) =>
     state.started === null ? Effect.void : Effect.flatMap(ssh, (m) => m.requestStop(state, signal, graceSecs, layout)),
