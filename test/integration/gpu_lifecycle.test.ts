@@ -186,3 +186,48 @@ describe.skipIf(!can && !inCi)("the end of a GPU job", () => {
     expect(as(home, ["rm", "--keep-remote", job.id]).code).toBe(0)
   }, 300_000)
 })
+
+describe.skipIf(!can && !inCi)("jobs gpu emulator", () => {
+  it("--detach outlives the shell that started it, and kill PID ends it; without it, a parent's end is said", async () => {
+    const r = ChildProcess.spawnSync("sh", ["-c", `'${process.execPath}' -- '${BIN}' gpu emulator --detach --json`], {
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    expect(r.status, r.stderr).toBe(0)
+    const started = JSON.parse(r.stdout) as { url: string; pid: number; env: Record<string, string> }
+    try {
+      // the shell is gone; the emulator still answers, again and again
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      const listed = (await (await fetch(`${started.url}/_admin/instances`)).json()) as { instances: Array<unknown> }
+      expect(listed.instances).toEqual([])
+      expect(started.env.RUNPOD_API_URL).toBeDefined()
+    } finally {
+      process.kill(started.pid, "SIGTERM")
+    }
+    await until(
+      () => {
+        try {
+          process.kill(started.pid, 0)
+          return undefined
+        } catch {
+          return true
+        }
+      },
+      30_000,
+      "the emulator to end"
+    )
+
+    // backgrounded with & by a shell that then exits: it closes, and says why on its stderr
+    const log = Path.join(tmp.dir(), "emulator.log")
+    ChildProcess.spawnSync(
+      "sh",
+      ["-c", `'${process.execPath}' -- '${BIN}' gpu emulator --json >/dev/null 2>'${log}' & sleep 3`],
+      { timeout: 60_000 }
+    )
+    await until(
+      () => (Fs.readFileSync(log, "utf8").includes("the process that started it is gone") ? true : undefined),
+      30_000,
+      "the emulator to say it closes"
+    )
+  }, 120_000)
+})
