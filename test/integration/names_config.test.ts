@@ -114,6 +114,34 @@ describe("config.yaml", () => {
   })
 })
 
+describe("retry keeps the whole spec", () => {
+  it("a group job retried waits in its group; its name, timeout and env come along", () => {
+    const home = tmp.home()
+    expect(jobs(["group", "set", "g", "--parallel", "1"], { home }).code).toBe(0)
+    const job = run(home, [
+      "--group",
+      "g",
+      "--name",
+      "grouped",
+      "--env",
+      "K=v",
+      "--timeout",
+      "1h",
+      "--",
+      "sh",
+      "-c",
+      "echo $K"
+    ])
+    expect(jobs(["wait", job.id], { home }).code).toBe(0)
+    const again = json<Job & { group: string; timeoutSecs: number; retryOf: string }>(
+      jobs(["retry", job.id, "--json"], { home })
+    )
+    expect(again).toMatchObject({ group: "g", name: "grouped", timeoutSecs: 3600, retryOf: job.id })
+    expect(jobs(["wait", again.id], { home }).code).toBe(0)
+    expect(jobs(["logs", again.id], { home }).stdout).toBe("v\n")
+  })
+})
+
 describe.skipIf(!hasTmux && !inCi)("attach without a terminal", () => {
   it("attach and run --tmux -a exit 2 with one line at once; run -a writes nothing", () => {
     const home = tmp.home()
@@ -123,6 +151,10 @@ describe.skipIf(!hasTmux && !inCi)("attach without a terminal", () => {
     oneLine(attach)
     expect(attach.stderr).toMatch(/^Cannot attach to job ".+": this is not a terminal/)
     expect(jobs(["stop", job.id], { home }).code).toBe(0)
+    // retried: a tmux job again
+    const again = json<Job & { executor: string }>(jobs(["retry", job.id, "--json"], { home }))
+    expect(again.executor).toBe("tmux")
+    expect(jobs(["stop", again.id], { home }).code).toBe(0)
 
     const before = jobDirs(home)
     const runAttach = jobs(["run", "--tmux", "-a", "--", "true"], { home })
@@ -148,6 +180,23 @@ describe.skipIf(!canSsh && !inCi)("on a worker", () => {
     expect(added.code, added.stderr).toBe(0)
     return { home, env }
   }
+
+  it("retry of a worker job runs on the same worker, without a push when the first had none", () => {
+    const { home, env } = withWorker()
+    const project = tmp.dir()
+    Fs.writeFileSync(Path.join(project, "marker"), "pushed\n")
+    const first = jobs(["run", "--on", "w", "-n", "--json", "--", "sh", "-c", "cat marker 2>/dev/null || echo none"], {
+      home,
+      env,
+      cwd: project
+    })
+    const { id } = json<{ id: string }>(first)
+    expect(jobs(["wait", id, "--timeout", "60s"], { home, env }).code).toBe(0)
+    const again = json<{ id: string; executor: string; worker: string }>(jobs(["retry", id, "--json"], { home, env }))
+    expect(again).toMatchObject({ executor: "ssh", worker: "w" })
+    expect(jobs(["wait", again.id, "--timeout", "60s"], { home, env }).code).toBe(0)
+    expect(jobs(["logs", again.id], { home, env }).stdout).toMatch(/^none\r?\n$/)
+  })
 
   it("run --on --attach without a terminal: exit 2 at once, nothing written", () => {
     const { home, env } = withWorker()
