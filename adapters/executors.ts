@@ -9,7 +9,7 @@ import * as LocalExecutor from "./local_executor.ts"
 import * as TmuxExecutor from "./tmux_executor.ts"
 
 /** The optional parts of the port a loaded executor has (the wrapper must offer them before loading it). */
-type Optional = "mirror" | "follow" | "attach" | "removeRemote" | "observe" | "check" | "startMany"
+type Optional = "mirror" | "follow" | "attach" | "removeRemote" | "observe" | "check" | "startMany" | "settled"
 
 /**
  * An executor whose module is imported on first use: every call waits for the import, then goes to the real one.
@@ -53,7 +53,7 @@ export const forHome = (home: string): Executors["Type"] =>
     TmuxExecutor.executor,
     lazy("ssh", () => import("./ssh_executor.ts"), Home.layout(home), remoteParts),
     // a GPU job: its keeper is spawned and mirrored from here; the provider clients stay in the gpu bundle
-    lazy("gpu", () => import("./gpu/executor.ts"), Home.layout(home), remoteParts),
+    lazy("gpu", () => import("./gpu/executor.ts"), Home.layout(home), [...remoteParts, "check", "settled"]),
     // Slurm's SSH half loads only for a job on a worker
     lazy("slurm", () => import("./slurm_executor.ts"), Home.layout(home), ["check", "startMany", "observe"], {
       stopsPending: true

@@ -1,10 +1,13 @@
 // The local executor: the supervisor as a detached process on this machine (its own session, stdio closed).
 
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import { StartFailed } from "../core/errors.ts"
+import { InvalidInput, StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as JobState from "../core/job_state.ts"
+import type { Event } from "../events/mod.ts"
 import * as Proc from "./proc.ts"
 import * as Supervisor from "./supervisor.ts"
 
@@ -143,6 +146,49 @@ const startChunk = (launches: ReadonlyArray<Executor.Launch>): Effect.Effect<voi
     })
   })
 
+/** The PATH `sh` searches when the job's environment sets none (dash's default). */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+const isExecutableFile = (path: string): boolean => {
+  try {
+    if (!Fs.statSync(path).isFile()) return false
+    Fs.accessSync(path, Fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Refuses, before anything is written, a command this machine cannot run: a program found nowhere in the job's PATH,
+ * or a path (`./train`, `bin/x`, `/opt/x`, relative to the job's cwd) that is not an executable file. The command
+ * is looked up exactly as the supervisor's `exec` will; a shell line (`sh -c '...'`) is the shell's business.
+ */
+export const checkCommand = (
+  spec: Event.JobSpec,
+  _layout: unknown,
+  env: Readonly<Record<string, string>>
+): Effect.Effect<void, InvalidInput> => {
+  const program = spec.command[0] ?? ""
+  if (program.includes("/")) {
+    return isExecutableFile(Path.resolve(spec.cwd, program))
+      ? Effect.void
+      : Effect.fail(
+          new InvalidInput({
+            message: `Cannot run job: "${program}" is not an executable file${program.startsWith("/") ? "" : ` in ${spec.cwd}`}`
+          })
+        )
+  }
+  const dirs = (env.PATH ?? DEFAULT_PATH).split(":")
+  return dirs.some((dir) => isExecutableFile(Path.resolve(spec.cwd, dir === "" ? "." : dir, program)))
+    ? Effect.void
+    : Effect.fail(
+        new InvalidInput({
+          message: `Cannot run job: command "${program}" not found in PATH (a shell line runs as: jobs run -- sh -c '...')`
+        })
+      )
+}
+
 /** The local executor. */
 export const executor: Executor.Executor = {
   kind: "local",
@@ -151,5 +197,6 @@ export const executor: Executor.Executor = {
   liveness,
   requestStop,
   stopOrphans,
+  check: checkCommand,
   release: () => Effect.void
 }

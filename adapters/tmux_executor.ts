@@ -110,5 +110,6 @@ export const executor: Executor.Executor = {
   liveness: LocalExecutor.liveness,
   requestStop,
   stopOrphans: LocalExecutor.stopOrphans,
+  check: LocalExecutor.checkCommand,
   release
 }

@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Executors from "../adapters/executors.ts"
 import * as Tmux from "../adapters/tmux.ts"
-import { JobStateConflict } from "../core/errors.ts"
+import { InvalidInput, JobStateConflict } from "../core/errors.ts"
 import * as Home from "../core/home.ts"
 import type * as JobState from "../core/job_state.ts"
 import type { Jobs } from "../core/jobs.ts"
@@ -10,6 +10,12 @@ import * as Render from "./render.ts"
 
 /** Attaches to the job's session (blocking until detach or the end), then prints where the job stands. */
 export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], home: string, job: JobState.JobObject) {
+  // tmux would say "not a terminal" and exit 0, and an SSH session would wait for ever for keys
+  if (!isTerminal()) {
+    return yield* new InvalidInput({
+      message: `Cannot attach to job "${job.shortId}": this is not a terminal (jobs logs -f ${job.shortId} follows it)`
+    })
+  }
   const layout = Home.layout(home)
   const remote = Executors.forHome(home).get(job.executor)
   if (remote?.attach !== undefined) {
@@ -36,6 +42,9 @@ export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], ho
   yield* Effect.sync(() => Tmux.attach(layout, job.id))
   yield* summary(jobs, job.id)
 })
+
+/** Whether this process has a terminal to attach: its stdin is one. */
+export const isTerminal = (): boolean => process.stdin.isTTY === true
 
 const summary = Effect.fn("jobs.attach.summary")(function* (jobs: Jobs["Type"], id: string) {
   const after = yield* jobs.get(id)

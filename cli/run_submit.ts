@@ -176,6 +176,11 @@ export const submit = Effect.fn("jobs.run")(function* (
       message: "Cannot attach to a job without a terminal: --attach needs --tmux, --on WORKER or --gpu"
     })
   }
+  if (flags.attach && process.stdin.isTTY !== true) {
+    return yield* new InvalidInput({
+      message: "Cannot attach to the job: this is not a terminal (run it without --attach; jobs logs -f ID follows it)"
+    })
+  }
   const timeoutSecs = yield* durationFlag("timeout", flags.timeout)
   const priority = Option.isNone(flags.priority) ? undefined : Number(flags.priority.value)
   if (priority !== undefined && !Number.isInteger(priority)) {

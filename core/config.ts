@@ -1,8 +1,11 @@
-// User settings in $JOBS_HOME/config.yaml. Only flat `key: value` lines are read (a value may be quoted); unknown
-// keys are left for later versions.
+// User settings in $JOBS_HOME/config.yaml. Only flat `key: value` lines are read (a value may be quoted). A value
+// that does not parse is refused, never read as "nothing" (a `keep:` read as nothing would let `clean` delete every
+// ended job); an unknown key is warned about.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Effect from "effect/Effect"
 import * as Duration from "./duration.ts"
+import { InvalidInput } from "./errors.ts"
 import type * as Home from "./home.ts"
 
 /** The settings this version reads. */
@@ -14,6 +17,9 @@ export interface Config {
   /** The default --max-log-size (`max_log_size: 100M`); null for none. */
   readonly maxLogBytes: number | null
 }
+
+/** The keys this version knows. */
+export const KEYS = ["on_done", "keep", "max_log_size"] as const
 
 const scalar = (raw: string): string => {
   const v = raw.trim()
@@ -28,20 +34,57 @@ const scalar = (raw: string): string => {
   return v
 }
 
-/** The home's settings (defaults when there is no file). */
-export const read = (layout: Home.Layout): Config => {
-  let text = ""
-  try {
-    text = Fs.readFileSync(Path.join(layout.home, "config.yaml"), "utf8")
-  } catch {
-    // no file: defaults
+/** The settings in a config file's text, with the unknown keys; or why a value does not parse. */
+export const parse = (
+  text: string
+): { readonly config: Config; readonly unknown: ReadonlyArray<string> } | { readonly error: string } => {
+  const values = new Map<string, string>()
+  const unknown: Array<string> = []
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "" || line.trimStart().startsWith("#")) continue
+    const m = /^([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*)|)$/.exec(line)
+    if (m === null) {
+      // an indented line belongs to a key of a later version; anything else is not `key: value`
+      if (/^\s/.test(line)) continue
+      return { error: `the line "${line.slice(0, 60)}" is not "key: value"` }
+    }
+    const key = m[1]!
+    if ((KEYS as ReadonlyArray<string>).includes(key)) {
+      if (!values.has(key)) values.set(key, scalar(m[2] ?? ""))
+    } else if (!unknown.includes(key)) unknown.push(key)
   }
-  const onDone = /^on_done:[ \t]*(.*)$/m.exec(text)?.[1]
-  const keep = /^keep:[ \t]*(.*)$/m.exec(text)?.[1]
-  const maxLog = /^max_log_size:[ \t]*(.*)$/m.exec(text)?.[1]
-  return {
-    onDone: onDone === undefined || scalar(onDone) === "" ? null : scalar(onDone),
-    keepSecs: keep === undefined ? null : (Duration.parseSeconds(scalar(keep)) ?? null),
-    maxLogBytes: maxLog === undefined ? null : (Duration.parseBytes(scalar(maxLog)) ?? null)
+  const keep = values.get("keep")
+  const keepSecs = keep === undefined || keep === "" ? null : Duration.parseSeconds(keep)
+  if (keepSecs === undefined) return { error: `keep "${keep}" is not a duration (use 30d, 12h, 90m or 3600)` }
+  const maxLog = values.get("max_log_size")
+  const maxLogBytes = maxLog === undefined || maxLog === "" ? null : Duration.parseBytes(maxLog)
+  if (maxLogBytes === undefined || (maxLogBytes !== null && maxLogBytes < 1)) {
+    return { error: `max_log_size "${maxLog}" is not a size (use 512K, 100M or 2G)` }
   }
+  const onDone = values.get("on_done")
+  return { config: { onDone: onDone === undefined || onDone === "" ? null : onDone, keepSecs, maxLogBytes }, unknown }
 }
+
+/**
+ * The home's settings (defaults when there is no file). Fails with one line naming the file, the key and the forms
+ * it accepts when a value does not parse; warns of each unknown key.
+ */
+export const load = (layout: Home.Layout): Effect.Effect<Config, InvalidInput> =>
+  Effect.gen(function* () {
+    const file = Path.join(layout.home, "config.yaml")
+    let text = ""
+    try {
+      text = Fs.readFileSync(file, "utf8")
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code !== "ENOENT" && code !== "ENOTDIR") {
+        return yield* new InvalidInput({ message: `Cannot read config "${file}": ${code ?? String(e)}` })
+      }
+    }
+    const parsed = parse(text)
+    if ("error" in parsed) return yield* new InvalidInput({ message: `Cannot read config "${file}": ${parsed.error}` })
+    for (const key of parsed.unknown) {
+      yield* Effect.logWarning(`${file}: unknown key "${key}" ignored (this version knows ${KEYS.join(", ")})`)
+    }
+    return parsed.config
+  })

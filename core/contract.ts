@@ -45,6 +45,12 @@ export const Job = Schema.Struct({
   position: Schema.NullOr(Schema.Number),
   progress: Schema.NullOr(Progress),
   slurmJobId: Schema.NullOr(Schema.String),
+  downloads: Schema.Array(
+    Schema.Struct({
+      path: Schema.String,
+      error: Schema.NullOr(Schema.String).annotations({ description: "why it could not be copied back, or null" })
+    })
+  ).annotations({ description: "what a GPU job copied back after its end (--download)" }),
   logPath: Schema.String,
   eventsPath: Schema.String,
   cost: Schema.NullOr(Schema.Number).annotations({ description: "dollars spent on GPU instances (so far)" })
@@ -79,6 +85,7 @@ export const Summary = Schema.Struct({
     failed: Schema.Number,
     stopped: Schema.Number,
     "timed-out": Schema.Number,
+    "failed-to-start": Schema.Number,
     interrupted: Schema.Number,
     unknown: Schema.Number
   }),

@@ -2,7 +2,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
-import type { StartFailed, Unavailable } from "./errors.ts"
+import type { InvalidInput, StartFailed, Unavailable } from "./errors.ts"
 import type * as Home from "./home.ts"
 import type * as JobState from "./job_state.ts"
 
@@ -66,10 +66,23 @@ export interface Executor {
     state: JobState.JobState,
     paths: Home.JobPaths
   ) => Effect.Effect<{ readonly liveness: Liveness; readonly reason: string | null }>
+  /**
+   * For executors with work after the command's end (a GPU job's downloads and the release of its instance): whether
+   * that work is over. `wait` returns only then. Absent: an ended job is settled.
+   */
+  readonly settled?: (state: JobState.JobState, paths: Home.JobPaths) => Effect.Effect<boolean>
   /** Whether `requestStop` must also be called for a job that has not started (a scheduler holds it in its queue). */
   readonly stopsPending?: boolean
-  /** Checks, before anything of the job is written, that this executor can start it (its tools are there). */
-  readonly check?: (spec: Event.JobSpec, layout: Home.Layout) => Effect.Effect<void, Unavailable>
+  /**
+   * Checks, before anything of the job is written, that this executor can start it: its tools are there
+   * (Unavailable), and what the job needs and can be known now is (InvalidInput: a command not found in the job's
+   * PATH, no API key). `env` is the job's environment.
+   */
+  readonly check?: (
+    spec: Event.JobSpec,
+    layout: Home.Layout,
+    env: Readonly<Record<string, string>>
+  ) => Effect.Effect<void, Unavailable | InvalidInput>
   /** Releases what the job holds once it is removed (a tmux session left on its done screen). */
   readonly release: (state: JobState.JobState, layout: Home.Layout) => Effect.Effect<void>
   /**

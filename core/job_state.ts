@@ -9,6 +9,7 @@ export const STATUSES = [
   "failed",
   "stopped",
   "timed-out",
+  "failed-to-start",
   "interrupted",
   "unknown"
 ] as const
@@ -20,7 +21,24 @@ export const isTerminal = (status: Status): boolean =>
   status === "failed" ||
   status === "stopped" ||
   status === "timed-out" ||
+  status === "failed-to-start" ||
   status === "interrupted"
+
+/** The types of the events that can end a job (a follower of its log stops after one). */
+export const ENDINGS: ReadonlySet<string> = new Set([
+  "Exited",
+  "Interrupted",
+  "FailedToStart",
+  "SetupFailed",
+  "DependencyFailed",
+  "SlurmEnded"
+])
+
+/** One path a job copied back after its end, and why it could not (null: it could). */
+export interface Download {
+  readonly path: string
+  readonly error: string | null
+}
 
 /** Everything known about a job from its log. */
 export interface JobState {
@@ -45,6 +63,8 @@ export interface JobState {
   readonly instances: ReadonlyArray<{ readonly id: string; readonly since: string; readonly pricePerHour: number }>
   /** The Slurm job id of a job run through Slurm, once sbatch accepted it. */
   readonly slurmJobId: string | null
+  /** What a GPU job copied back after its end (`--download`), each with its error or null. */
+  readonly downloads: ReadonlyArray<Download>
   /** How many events were folded. */
   readonly version: number
 }
@@ -68,6 +88,7 @@ export const initial = (id: string): JobState => ({
   cost: null,
   instances: [],
   slurmJobId: null,
+  downloads: [],
   version: 0
 })
 
@@ -104,6 +125,10 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
       return isTerminal(state.status)
         ? next
         : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
+    case "FailedToStart":
+      return isTerminal(state.status)
+        ? next
+        : { ...next, status: "failed-to-start", finishedAt: event.at, reason: event.reason }
     case "ProgressRecorded":
       return { ...next, progress: event.progress }
     case "HookRan":
@@ -115,9 +140,10 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
     case "InstanceReady":
     case "GuardArmed":
     case "Bootstrapped":
-    case "Downloaded":
     case "MirrorRefused":
       return next
+    case "Downloaded":
+      return { ...next, downloads: [...state.downloads, { path: event.path, error: event.error }] }
     case "Provisioned":
       return {
         ...next,
@@ -275,6 +301,8 @@ export interface JobObject {
   readonly progress: ProgressView | null
   /** The Slurm job id of a job run through Slurm (`ID`, or `ARRAYID_INDEX` in a job array), else null. */
   readonly slurmJobId: string | null
+  /** What a GPU job copied back after its end (`--download`): each path with its error, or null when it came. */
+  readonly downloads: ReadonlyArray<Download>
   readonly logPath: string
   readonly eventsPath: string
   /** Dollars a GPU job's instances cost: recorded when they ended, plus price × time of any still held. */
@@ -328,6 +356,7 @@ export const toObject = (
   position,
   progress,
   slurmJobId: state.slurmJobId,
+  downloads: state.downloads,
   logPath: paths.logPath,
   eventsPath: paths.eventsPath,
   cost: costSoFar(state)
@@ -345,9 +374,11 @@ export const costSoFar = (state: JobState, now = Date.now()): number | null => {
 
 /**
  * The exit code `jobs wait` reports for an ended job (DESIGN §4a): its code, 128+N when killed by signal N, and 125
- * when there is none (interrupted, unknown, or stopped before it ran).
+ * when there is none (interrupted, failed-to-start, unknown, or stopped before it ran). A job that completed but
+ * whose results could not be copied back (a failed `--download`) reports 1: the work it names is not all there.
  */
 export const waitExitCode = (job: JobObject): number => {
+  if (job.exitCode === 0 && job.downloads.some((d) => d.error !== null)) return 1
   if (job.exitCode !== null) return job.exitCode
   if (job.signal !== null) {
     const n = signalNumber(job.signal)

@@ -236,10 +236,18 @@ export const make = Effect.gen(function* () {
           const changed = yield* Follow.changes([paths.eventsPath])
           // a remote job's events stream home over one connection; a full refresh (a round trip, and the judgement
           // of a supervisor gone without a word) then runs only now and then
-          const remote = yield* remoteFollower(yield* refresh(id))
+          const first = yield* refresh(id)
+          const remote = yield* remoteFollower(first)
+          const settled = executors.get(first.state.spec?.executor ?? "local")?.settled
           for (let tick = 0; ; tick++) {
             const loaded = remote === undefined || tick % 10 === 0 ? yield* refresh(id) : yield* store.read(id)
-            if (JobState.isTerminal(loaded.state.status)) return toObject(loaded)
+            if (JobState.isTerminal(loaded.state.status)) {
+              // the work the job names includes what follows its end (a GPU job's downloads, its instance's release)
+              if (settled === undefined) return toObject(loaded)
+              if (yield* settled(loaded.state, loaded.paths)) return toObject(yield* store.read(id))
+              yield* Effect.sleep("200 millis")
+              continue
+            }
             yield* changed.next
           }
         })
@@ -249,7 +257,7 @@ export const make = Effect.gen(function* () {
         : yield* Effect.timeoutOption(untilEnded, `${options.timeoutSecs} seconds`)
     })
 
-  /** Runs a job again: same spec and environment, a new id, linked by `retryOf`. */
+  /** Runs a job again: its whole spec (every executor's part) and environment, a new id, linked by `retryOf`. */
   const retry = (reference: string) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
@@ -261,6 +269,10 @@ export const make = Effect.gen(function* () {
         })
       }
       const env = yield* store.readEnv(id)
+      const ids = yield* store.ids
+      // a remote job that ran without pushing its cwd (-n) is retried without a push too
+      const pushed = EventLog.replaySync(loaded.paths.eventsPath).events.some((e) => e.type === "Synced")
+      const noPush = spec.worker !== null && loaded.state.started !== null && !pushed
       return yield* submit({
         command: spec.command,
         cwd: spec.cwd,
@@ -275,8 +287,13 @@ export const make = Effect.gen(function* () {
         maxLogBytes: spec.maxLogBytes ?? null,
         group: spec.group ?? null,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
+        // the dependencies that are still there (a removed one has nothing left to wait for)
+        after: spec.after == null ? null : { ...spec.after, jobs: spec.after.jobs.filter((j) => ids.includes(j)) },
         worker: spec.worker,
-        slurm: spec.slurm ?? null
+        slurm: spec.slurm ?? null,
+        // the whole GPU part (bootstrap, downloads, keep-alive...); a new instance, never the one the first run held
+        ...(spec.gpu === undefined || spec.gpu === null ? {} : { gpu: { ...spec.gpu, instance: null } }),
+        ...(noPush ? { sync: false } : {})
       })
     })
 
@@ -288,13 +305,15 @@ export const make = Effect.gen(function* () {
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       // the remote side first: a worker that cannot be reached leaves the job whole, not forgotten half-way
       if (remote === "delete" && executor?.removeRemote !== undefined) {
-        yield* Effect.mapError(
+        const removed = Effect.mapError(
           executor.removeRemote(loaded.state),
           (why) =>
             new JobStateConflict({
               message: `Cannot remove job "${Ids.shortId(loaded.state.id)}" from ${why} (--keep-remote removes it here only)`
             })
         )
+        // a job that failed to start left nothing there, or its worker is the very one that could not be reached
+        yield* loaded.state.status === "failed-to-start" ? Effect.ignore(removed) : removed
       }
       const key = loaded.state.spec?.key ?? null
       if (key !== null) yield* store.releaseKey(key, loaded.state.id)
@@ -337,9 +356,10 @@ export const make = Effect.gen(function* () {
     } = {}
   ) =>
     Effect.gen(function* () {
-      const ids = yield* store.ids
       // without --older-than, the home's `keep:` setting (config.yaml) holds recent jobs back
-      const cutoff = Date.now() - (options.olderThanSecs ?? Config.read(store.layout).keepSecs ?? 0) * 1000
+      const keepSecs = options.olderThanSecs ?? (yield* Config.load(store.layout)).keepSecs ?? 0
+      const ids = yield* store.ids
+      const cutoff = Date.now() - keepSecs * 1000
       const removed: Array<JobState.JobObject> = []
       for (const id of ids) {
         const loaded = yield* refresh(id)
@@ -387,7 +407,7 @@ export const make = Effect.gen(function* () {
         // is recorded as Interrupted, which ends the stream
         const remote = yield* remoteFollower(loaded)
         if (remote === undefined) yield* Effect.forkScoped(Effect.repeat(refresh(id), Schedule.spaced("1 second")))
-        return Follow.events(path).pipe(Stream.takeUntil((e) => e.type === "Exited" || e.type === "Interrupted"))
+        return Follow.events(path).pipe(Stream.takeUntil((e) => JobState.ENDINGS.has(e.type)))
       })
     )
 

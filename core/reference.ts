@@ -1,4 +1,5 @@
-// Resolving what a user typed to one job id (DESIGN §4a): exact id, exact short id, exact name, unique prefix.
+// Resolving what a user typed to one job id (DESIGN §4a): exact id, exact short id, exact name (the newest job of
+// that name; `name~N` the Nth before it), unique prefix.
 import * as Ids from "./ids.ts"
 
 /** A job as far as resolution needs to know it. */
@@ -13,12 +14,20 @@ export type Resolution =
   | { readonly _tag: "NotFound" }
   | { readonly _tag: "Ambiguous"; readonly candidates: ReadonlyArray<string> }
 
+/** The ids of the jobs of a name, newest first (ids are time-sortable). */
+const newestFirst = (candidates: ReadonlyArray<Candidate>, name: string): Array<string> =>
+  candidates
+    .filter((c) => c.name === name)
+    .map((c) => c.id)
+    .sort()
+    .reverse()
+
 /** The shortest prefix length accepted. */
 export const MIN_PREFIX = 4
 
 /**
  * Resolves a reference against ids (cheap) and, only when needed, names (`names` is called lazily, as reading
- * them costs a read per job).
+ * them costs a read per job). Several jobs of one name are no ambiguity: the name is the newest of them.
  *
  * @example
  * Reference.resolve("3k9x", ids, () => candidates) // { _tag: "Found", id: "01J...3K9X..." }
@@ -34,9 +43,16 @@ export const resolve = (
   const byShort = ids.filter((id) => Ids.shortId(id) === lower)
   if (byShort.length === 1) return { _tag: "Found", id: byShort[0]! }
   if (byShort.length > 1) return { _tag: "Ambiguous", candidates: byShort }
-  const byName = names().filter((c) => c.name === reference)
-  if (byName.length === 1) return { _tag: "Found", id: byName[0]!.id }
-  if (byName.length > 1) return { _tag: "Ambiguous", candidates: byName.map((c) => c.id) }
+  // a name is the newest job of that name (a retry or a second run of it makes a newer one); `name~N` the Nth before
+  const all = names()
+  const byName = newestFirst(all, reference)
+  if (byName.length > 0) return { _tag: "Found", id: byName[0]! }
+  const older = /^(.+)~(\d{1,6})$/.exec(reference)
+  if (older !== null) {
+    const nth = newestFirst(all, older[1]!)[Number(older[2])]
+    if (nth !== undefined) return { _tag: "Found", id: nth }
+    if (all.some((c) => c.name === older[1])) return { _tag: "NotFound" }
+  }
   if (reference.length >= MIN_PREFIX) {
     const byPrefix = ids.filter((id) => Ids.shortId(id).startsWith(lower) || id.startsWith(upper))
     if (byPrefix.length === 1) return { _tag: "Found", id: byPrefix[0]! }

@@ -97,6 +97,16 @@ const specOf = (
   ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm })
 })
 
+/** What makes a request other than the one a job was submitted with (its command, cwd, executor or worker). */
+const differs = (spec: Event.JobSpec, input: SubmitInput, kind: string): string | undefined => {
+  if (JSON.stringify(spec.command) !== JSON.stringify(input.command))
+    return `another command (${JSON.stringify(spec.command)})`
+  if (spec.cwd !== input.cwd) return `in another cwd (${spec.cwd})`
+  if (spec.executor !== kind) return `with another executor (${spec.executor})`
+  if ((spec.worker ?? null) !== (input.worker ?? null)) return `on another worker (${spec.worker})`
+  return undefined
+}
+
 /** Submit and settle over a store and the executors. */
 export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
   const reported = new Set<string>()
@@ -286,9 +296,11 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       yield* validate(input)
       const kind = input.executor ?? "local"
       const executor = yield* executorFor(kind)
-      const config = Config.read(store.layout)
+      const config = yield* Config.load(store.layout)
       // before anything is written: an executor whose tools are missing leaves no job behind
-      if (executor.check !== undefined) yield* executor.check(specOf(input, kind, null, null, config), store.layout)
+      if (executor.check !== undefined) {
+        yield* executor.check(specOf(input, kind, null, null, config), store.layout, input.env)
+      }
       yield* store.ensure
       const after = yield* resolveAfter(input.after)
       const id = Ids.make()
@@ -298,7 +310,16 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           const owner = yield* store.claimKey(key, id)
           if (owner === id) break
           const existing = yield* awaitSubmitted(owner)
-          if (existing !== undefined) return { job: toObject(yield* refresh(owner)), existing: true }
+          if (existing !== undefined) {
+            // a key is one request: reused for another one, it would silently hand back a job that is not this
+            const other = differs(existing.state.spec!, input, kind)
+            if (other !== undefined) {
+              return yield* new InvalidInput({
+                message: `Cannot reuse key "${key}": it names job ${Ids.shortId(owner)}, which runs ${other} (use another key)`
+              })
+            }
+            return { job: toObject(yield* refresh(owner)), existing: true }
+          }
           // the key names a job that never came to be (its submitter died): free it and claim again
           if (attempt > 0) {
             return yield* new InvalidInput({ message: `Cannot claim key "${key}": it stays held by job "${owner}"` })
@@ -331,7 +352,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         .pipe(
           Effect.tapError((e) =>
             store
-              .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
+              .append(id, { type: "FailedToStart", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
               .pipe(Effect.ignore)
           )
         )
@@ -359,8 +380,17 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const first = inputs[0]!
       const kind = first.executor ?? "local"
       const executor = yield* executorFor(kind)
-      const config = Config.read(store.layout)
-      if (executor.check !== undefined) yield* executor.check(specOf(first, kind, null, null, config), store.layout)
+      const config = yield* Config.load(store.layout)
+      if (executor.check !== undefined) {
+        // a batch shares its flags: each program, cwd and PATH is checked once
+        const checked = new Set<string>()
+        for (const input of inputs) {
+          const what = `${input.command[0]}\0${input.cwd}\0${input.env.PATH ?? ""}`
+          if (checked.has(what)) continue
+          checked.add(what)
+          yield* executor.check(specOf(input, kind, null, null, config), store.layout, input.env)
+        }
+      }
       yield* store.ensure
       const configHook = config.onDone
       // the batch shares its flags, so the environment file's text is made once
@@ -393,7 +423,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
             launches,
             ({ id }) =>
               store
-                .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
+                .append(id, { type: "FailedToStart", v: 1, id: eventId(), job: id, at: now(), reason: e.why })
                 .pipe(Effect.ignore),
             { discard: true }
           )

@@ -208,6 +208,16 @@ export const Interrupted = Schema.Struct({
   reason: Schema.String
 }).annotations({ identifier: "Interrupted" })
 
+/**
+ * The job never ran: what had to start it refused (the worker could not be reached, sbatch refused it, no API key
+ * for the GPU provider, ...). Not Interrupted, which says a supervisor vanished.
+ */
+export const FailedToStart = Schema.Struct({
+  type: Schema.Literal("FailedToStart"),
+  ...Common,
+  reason: Schema.String
+}).annotations({ identifier: "FailedToStart" })
+
 /** A GPU job's instance is about to be asked for (logged before any provider is called). */
 export const ProvisionRequested = Schema.Struct({
   type: Schema.Literal("ProvisionRequested"),
@@ -341,6 +351,7 @@ export const Event = Schema.Union(
   TimedOut,
   Exited,
   Interrupted,
+  FailedToStart,
   ProgressRecorded,
   Queued,
   DependencyFailed,
@@ -375,5 +386,6 @@ export const isLifecycle = (event: Event): boolean =>
   event.type === "Started" ||
   event.type === "Exited" ||
   event.type === "Interrupted" ||
+  event.type === "FailedToStart" ||
   event.type === "SlurmSubmitted" ||
   event.type === "SlurmEnded"

@@ -7,12 +7,14 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import { StartFailed } from "../../core/errors.ts"
+import { InvalidInput, StartFailed } from "../../core/errors.ts"
 import type * as Executor from "../../core/executor.ts"
 import type * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
+import * as Provider from "../../core/provider.ts"
 import * as Workers from "../../core/workers.ts"
+import type { Event } from "../../events/mod.ts"
 import { EventLog } from "../../events/mod.ts"
 import * as Proc from "../proc.ts"
 
@@ -74,6 +76,28 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
     catch: (e) => new StartFailed({ job: launch.id, why: e instanceof Error ? e.message : String(e) })
   })
 
+/**
+ * Refuses at submit a GPU job that no provider could be asked for: none of its providers has an API key in this
+ * environment (the keeper gets this very environment).
+ */
+const check = (spec: Event.JobSpec): Effect.Effect<void, InvalidInput> => {
+  const gpu = spec.gpu
+  if (gpu === undefined || gpu === null) {
+    return Effect.fail(new InvalidInput({ message: "Cannot run job on a GPU: the spec has no gpu part" }))
+  }
+  const wanted = (
+    gpu.instance === undefined || gpu.instance === null ? gpu.query.providers : [gpu.instance.provider]
+  ).filter(Provider.isProviderName)
+  const variables = wanted.map(Provider.keyVariable)
+  return variables.some((v) => (process.env[v] ?? "") !== "")
+    ? Effect.void
+    : Effect.fail(
+        new InvalidInput({
+          message: `Cannot run job on a GPU: no API key is set (${variables.join(", ") || "no known provider"})`
+        })
+      )
+}
+
 const ssh = Effect.promise(() => import("../ssh_executor.ts"))
 
 /** Without a keeper: reach the instance directly, or record that nobody will. */
@@ -85,7 +109,7 @@ const mirror = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPa
     }
     // no instance and nobody to get one: the job will never run
     const again = EventLog.replaySync(paths.eventsPath).events
-    if (!again.some((e) => e.type === "Exited" || e.type === "Interrupted" || e.type === "SetupFailed")) {
+    if (!again.some((e) => JobState.ENDINGS.has(e.type))) {
       EventLog.appendSync(paths.eventsPath, [
         {
           type: "Interrupted",
@@ -124,6 +148,9 @@ const follow = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPa
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "gpu",
   start,
+  check,
+  // the keeper downloads and releases the instance after the end, then exits: its exit is the job's settling
+  settled: (_state, paths) => Effect.sync(() => liveKeeper(paths.dir) === undefined),
   liveness: () => Effect.succeed("unknown" as const),
   requestStop: (state, signal, graceSecs) =>
     state.started === null ? Effect.void : Effect.flatMap(ssh, (m) => m.requestStop(state, signal, graceSecs, layout)),

@@ -289,7 +289,10 @@ export const sweep = (layout: Home.Layout, apply: boolean, settings: Providers.S
             name: Provider.instanceName(job.state.id),
             job: job.state.id,
             providerState: "gone",
-            reason: "gone at the provider (recorded in the job's log)",
+            // say only what was done: a dry run records nothing
+            reason: apply
+              ? "gone at the provider (recorded in the job's log)"
+              : "gone at the provider (would be recorded in the job's log)",
             terminated: false
           })
         }

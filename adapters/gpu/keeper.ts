@@ -34,6 +34,8 @@ const q = EnvFile.shQuote
 export class SetupError extends Data.TaggedError("SetupError")<{
   readonly stage: "provision" | "ssh" | "sync" | "bootstrap"
   readonly reason: string
+  /** Nothing could even be asked for (no API key, no SSH key): the job failed to start. */
+  readonly refused?: boolean
 }> {}
 
 /** How a failed bootstrap step's error starts, on its way through the ssh executor. */
@@ -277,8 +279,16 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
       if (key === undefined)
         return yield* new SetupError({
           stage: "provision",
-          reason: "no SSH key in ~/.ssh to authorize on the instance (ssh-keygen -t ed25519 makes one)"
+          reason: "no SSH key in ~/.ssh to authorize on the instance (ssh-keygen -t ed25519 makes one)",
+          refused: true
         })
+      if (noKey(spec, settings)) {
+        return yield* new SetupError({
+          stage: "provision",
+          reason: `no API key is set (${spec.query.providers.map((p) => Provider.keyVariable(p as Provider.ProviderName)).join(", ")})`,
+          refused: true
+        })
+      }
       const found = yield* Providers.offers(queryOf(spec), settings)
       for (const e of found.errors) yield* note(`offers: ${e.message}`)
       const fatal = found.errors.find(Provider.isFatal)
@@ -517,6 +527,8 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
       if (failure?._tag === "StoppedBeforeStart") {
         // stopped before it started: nothing ran (the supervisor's own words for it)
         yield* append({ type: "Exited", ...common(), code: null, signal: null })
+      } else if (failure?._tag === "SetupError" && (failure as SetupError).refused === true) {
+        yield* append({ type: "FailedToStart", ...common(), reason: (failure as SetupError).reason })
       } else if (failure?._tag === "SetupError") {
         const e = failure as SetupError
         yield* append({ type: "SetupFailed", ...common(), stage: e.stage, reason: e.reason })
@@ -544,6 +556,10 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
 
   return Effect.raceFirst(Effect.scoped(program), stopWatch).pipe(Effect.onExit((exit) => Effect.ignore(finish(exit))))
 }
+
+/** Whether no provider of a job's query has an API key here (nothing could be asked for). */
+const noKey = (spec: Event.GpuSpec, settings: Providers.Settings): boolean =>
+  !spec.query.providers.some((p) => Provider.isProviderName(p) && Providers.hasKey(p, settings))
 
 /** The query of a job's spec, as the Provider port has it. */
 export const queryOf = (spec: Event.GpuSpec): Provider.GpuQuery =>

@@ -1,6 +1,7 @@
 // jobs pull: copy files back from a remote job's work dir (rsync over the same SSH stack as the push).
 
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -19,6 +20,14 @@ const q = EnvFile.shQuote
 /** A path inside the work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
 export const normalize = Workers.normalizePath
 
+const isDirectory = (path: string): boolean => {
+  try {
+    return Fs.statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 /** `jobs pull ID [PATH] [DEST]` */
 export const command = Command.make(
   "pull",
@@ -28,7 +37,10 @@ export const command = Command.make(
       Args.withDescription("What to copy, relative to the job's work dir (default: all of it)"),
       Args.optional
     ),
-    dest: Args.text({ name: "DEST" }).pipe(Args.withDescription("Where to put it (default: here)"), Args.optional)
+    dest: Args.text({ name: "DEST" }).pipe(
+      Args.withDescription("Where to put it (default: here; DEST/ or an existing folder: into it, as with cp)"),
+      Args.optional
+    )
   },
   Effect.fn("jobs.pull")(function* ({ id, path, dest }) {
     const invocation = yield* Invocation
@@ -52,12 +64,21 @@ export const command = Command.make(
       })
     }
     const source = `worker:${worker.remoteHome.replace(/\/+$/, "")}/workdirs/${job.id}/${inside === "" ? "" : inside}`
-    const target = Path.resolve(
-      invocation.cwd,
-      Option.getOrElse(dest, () => ".")
-    )
+    const given = Option.getOrElse(dest, () => ".")
+    const target = Path.resolve(invocation.cwd, given)
+    // as with cp: DEST/ (or an existing folder) means "into this folder"; rsync needs the slash to know it
+    const intoFolder = given.endsWith("/") || isDirectory(target)
+    if (intoFolder) {
+      try {
+        Fs.mkdirSync(target, { recursive: true })
+      } catch (e) {
+        return yield* new JobStateConflict({
+          message: `Cannot pull into "${given}": ${(e as NodeJS.ErrnoException).code ?? String(e)}`
+        })
+      }
+    }
     const self = `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh ${q(worker.name)}`
-    const r = ChildProcess.spawnSync("rsync", ["-a", "-e", self, source, target], {
+    const r = ChildProcess.spawnSync("rsync", ["-a", "-e", self, source, intoFolder ? `${target}/` : target], {
       encoding: "utf8",
       env: { ...process.env, JOBS_HOME: invocation.home }
     })

@@ -34,7 +34,8 @@ export const command = Command.make(
     for (const ref of ids) {
       const job = yield* jobs.get(ref)
       let remote: RemoteFiles = keepRemote ? "keep" : "delete"
-      if (jobs.isRemote(job.executor) && !yes && !keepRemote) {
+      // a job that never started has no work dir worth a question (at most a push that came before the refusal)
+      if (jobs.isRemote(job.executor) && job.status !== "failed-to-start" && !yes && !keepRemote) {
         const where = `worker "${job.worker ?? "(default)"}"`
         if (!Confirm.canAsk()) {
           return yield* new InvalidInput({

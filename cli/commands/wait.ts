@@ -43,6 +43,9 @@ export const command = Command.make(
       const job = waited.value
       results.push(job)
       if (!invocation.json) yield* Render.line(`${job.shortId} ${Render.statusText(job)}`)
+      for (const d of job.downloads) {
+        if (d.error !== null) yield* Render.note(`Cannot download "${d.path}" from job "${job.shortId}": ${d.error}`)
+      }
       const jobCode = JobState.waitExitCode(job)
       if (code === 0 && jobCode !== 0) code = jobCode
     }
@@ -52,6 +55,7 @@ export const command = Command.make(
 ).pipe(
   Command.withDescription(
     "Wait until jobs end; exit with the job's code (128+N if killed by signal N, 124 if the wait timed out, " +
-      "125 if there is no code). With several jobs: the first non-zero, in argument order."
+      "125 if there is no code, 1 if the job completed but a --download failed). A GPU job is waited for until its " +
+      "downloads are copied and its instance released. With several jobs: the first non-zero, in argument order."
   )
 )

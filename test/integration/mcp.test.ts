@@ -58,8 +58,12 @@ describe("jobs mcp", () => {
       expect(JSON.parse(run.content[0]!.text).id).toBe(id)
 
       const again = await call(client, "run", { command: ["true"], key: "k1" })
-      const same = await call(client, "run", { command: ["false"], key: "k1" })
+      const same = await call(client, "run", { command: ["true"], key: "k1" })
       expect(same.structuredContent).toMatchObject({ id: again.structuredContent!.id, existing: true })
+      // the key reused for another command: refused, in one line
+      const other = await call(client, "run", { command: ["false"], key: "k1" })
+      expect(other.isError).toBe(true)
+      expect(other.content[0]!.text).toMatch(/^Cannot reuse key "k1": it names job /)
       await call(client, "wait", { id: again.structuredContent!.id })
 
       const wait = await call(client, "wait", { id: "m1", timeoutSecs: 30 })

@@ -101,6 +101,26 @@ describe.skipIf(!can && !inCi)("jobs run --slurm", () => {
     expect(jobs(["status", job.id], { home }).stdout).toMatch(new RegExp(`slurm job: ${job.slurmJobId}`))
   })
 
+  it("sbatch refusing a job ends it failed-to-start (wait 125); retry runs a job with its whole Slurm request", async () => {
+    const home = newHome()
+    const refused = jobs(["run", "--slurm", "--partition", "nosuchpartition", "--", "true"], { home })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1)
+    const [id] = Fs.readdirSync(Path.join(home, "jobs"))
+    expect(status(home, id!)).toMatchObject({ status: "failed-to-start" })
+    expect(types(home, id!)).toEqual(["Submitted", "FailedToStart"])
+    expect(jobs(["wait", id!], { home }).code).toBe(125)
+
+    const job = run(home, ["--slurm", "--cpus", "2", "--name", "twice", "--", "echo", "ran"])
+    expect(jobs(["wait", job.id, "--timeout", "60s"], { home }).code).toBe(0)
+    const retried = json<Job & { retryOf: string }>(jobs(["retry", "twice", "--json"], { home }))
+    expect(retried).toMatchObject({ executor: "slurm", retryOf: job.id })
+    expect(jobs(["wait", "twice", "--timeout", "60s"], { home }).code).toBe(0)
+    expect(jobs(["logs", "twice"], { home }).stdout).toBe("ran\n")
+    const spec = readEvents(home, retried.id).find((e) => e.type === "Submitted")!.spec
+    expect(spec.slurm).toMatchObject({ cpus: 2 })
+  })
+
   it("passes argv, name, cwd and home through Slurm without a shell ever reading them", () => {
     const root = tmp.dir()
     const home = Path.join(root, "h o'me $(touch pwned)")

@@ -142,3 +142,22 @@ describe("GPU events", () => {
     expect(JobState.fold(job, [submitted(), terminated("x", 1)]).cost).toBeNull()
   })
 })
+
+describe("failed-to-start", () => {
+  const failedToStart = (): Event.Event => ({ type: "FailedToStart", ...base(), reason: "sbatch: invalid partition" })
+  it("is the end of a job whose start was refused: its reason, no exit code (wait reports 125)", () => {
+    const state = JobState.fold(job, [submitted(), failedToStart()])
+    expect(state.status).toBe("failed-to-start")
+    expect(state.reason).toBe("sbatch: invalid partition")
+    expect(JobState.isTerminal(state.status)).toBe(true)
+    const object = JobState.toObject(state, { logPath: "l", eventsPath: "e" })
+    expect(JobState.waitExitCode(object)).toBe(125)
+  })
+  it("leaves old logs as they folded: Interrupted and SetupFailed keep their statuses, an end stays the end", () => {
+    const interrupted: Event.Event = { type: "Interrupted", ...base(), reason: "the supervisor is gone" }
+    expect(JobState.fold(job, [submitted(), interrupted]).status).toBe("interrupted")
+    const setup: Event.Event = { type: "SetupFailed", ...base(), stage: "provision", reason: "no offer" }
+    expect(JobState.fold(job, [submitted(), setup]).status).toBe("failed")
+    expect(JobState.fold(job, [submitted(), started(), exited(0), failedToStart()]).status).toBe("completed")
+  })
+})

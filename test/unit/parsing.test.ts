@@ -49,9 +49,12 @@ describe("Reference", () => {
     expect(Reference.resolve("train", ids, names)).toEqual({ _tag: "Found", id: ids[0] })
     expect(Reference.resolve("01JB", ids, names)).toEqual({ _tag: "Found", id: ids[2] })
   })
-  it("lists the candidates of an ambiguous reference", () => {
-    const r = Reference.resolve("dup", ids, names)
-    expect(r._tag).toBe("Ambiguous")
+  it("takes a name shared by several jobs as the newest of them, and name~N as the Nth before it", () => {
+    expect(Reference.resolve("dup", ids, names)).toEqual({ _tag: "Found", id: ids[2] })
+    expect(Reference.resolve("dup~1", ids, names)).toEqual({ _tag: "Found", id: ids[1] })
+    expect(Reference.resolve("dup~2", ids, names)._tag).toBe("NotFound")
+  })
+  it("lists the candidates of an ambiguous prefix", () => {
     expect(Reference.resolve("01JA", ids, names)).toEqual({ _tag: "Ambiguous", candidates: [ids[0], ids[1]] })
   })
   it("does not match prefixes shorter than 4 characters, nor unknown names", () => {

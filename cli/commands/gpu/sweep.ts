@@ -38,6 +38,8 @@ export const command = Command.make(
     )
     if (!yes && verdicts.some((v) => v.reason !== undefined && v.providerState !== "gone"))
       yield* Render.note("jobs: run jobs gpu sweep --yes to terminate them")
+    else if (!yes && verdicts.some((v) => v.reason !== undefined))
+      yield* Render.note("jobs: run jobs gpu sweep --yes to record them")
   })
 ).pipe(
   Command.withDescription(

@@ -56,6 +56,12 @@ export const command = Command.make(
     const results = []
     for (const t of targets) {
       const provider = Providers.make(t.provider)
+      // an instance the provider does not know was never there (or is long gone): nothing was terminated
+      if (t.job === undefined && (yield* provider.get(t.instanceId)) === undefined) {
+        return yield* new JobStateConflict({
+          message: `Cannot terminate ${t.provider}:${t.instanceId}: ${t.provider} has no such instance`
+        })
+      }
       yield* provider.terminate(t.instanceId)
       const confirmed = yield* confirmGone(provider, t.instanceId)
       const held = t.job?.state.instances.find((i) => i.id === t.instanceId)
