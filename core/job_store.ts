@@ -47,6 +47,54 @@ export const makeDirs = (dir: string): void => {
   }
 }
 
+/** The dot-name prefix of a job folder being built, and of one being removed: readers never list either. */
+const BUILDING = ".tmp-"
+const REMOVING = ".trash-"
+
+/** fsyncs a folder, so that a rename in it reaches the disk. Best effort: not every file system allows it. */
+const syncDir = (dir: string): void => {
+  try {
+    const fd = Fs.openSync(dir, "r")
+    try {
+      Fs.fsyncSync(fd)
+    } finally {
+      Fs.closeSync(fd)
+    }
+  } catch {
+    // a file system without directory fsync: the rename is as durable as it gets
+  }
+}
+
+/** The queue settings the supervisor sources before it waits (group, priority, the ids to wait for): file `queue`. */
+export const queueFile = (
+  group: string | null,
+  priority: number,
+  after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
+): readonly [string, string] => {
+  const q = EnvFile.shQuote
+  return [
+    "queue",
+    `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
+      `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
+  ]
+}
+
+/** The completion hooks the supervisor sources once the job has ended (fixed at submit): file `hooks`. */
+export const hooksFile = (
+  name: string | null,
+  job: string | null,
+  config: string | null
+): readonly [string, string] => {
+  const q = (v: string | null) => EnvFile.shQuote(v ?? "")
+  return ["hooks", `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`]
+}
+
+/** The output limit the supervisor's writer enforces: file `limits`. */
+export const limitsFile = (maxLogBytes: number): readonly [string, string] => [
+  "limits",
+  `_jmaxlog=${Math.max(1, Math.floor(maxLogBytes))}\n`
+]
+
 /** Builds the store of one home. */
 export const make = (home: string) => {
   const layout = Home.layout(home)
@@ -99,19 +147,39 @@ export const make = (home: string) => {
     }
   }
 
-  /** Creates a job's folder, its 0600 env file, and appends Submitted. */
+  /**
+   * Creates a job's folder whole: its 0600 env file, its log with Submitted, and the other files the supervisor
+   * reads (`files`: name and text), built under a dot-name that readers skip and renamed into place. A submit that
+   * fails half-way (a full disk) leaves nothing that lists.
+   */
   const create = (
     submitted: Event.Event & { type: "Submitted" },
     env: Readonly<Record<string, string>> | string,
-    options: { readonly sync?: boolean } = {}
+    options: { readonly sync?: boolean; readonly files?: ReadonlyArray<readonly [string, string]> } = {}
   ) =>
     Effect.gen(function* () {
       const p = paths(submitted.job)
-      yield* attempt("create job folder", p.dir, () => Fs.mkdirSync(p.dir, { mode: 0o700 }))
-      yield* attempt("write env file", p.envPath, () =>
-        Fs.writeFileSync(p.envPath, typeof env === "string" ? env : EnvFile.render(env), { mode: 0o600, flag: "wx" })
-      )
-      yield* attempt("append to", p.eventsPath, () => EventLog.appendSync(p.eventsPath, [submitted], options))
+      const building = Path.join(layout.jobs, `${BUILDING}${submitted.job}`)
+      const inside = Home.jobPaths({ ...layout, jobs: building }, "")
+      yield* attempt("create job folder", p.dir, () => {
+        try {
+          Fs.mkdirSync(building, { mode: 0o700 })
+          Fs.writeFileSync(inside.envPath, typeof env === "string" ? env : EnvFile.render(env), {
+            mode: 0o600,
+            flag: "wx"
+          })
+          for (const [name, text] of options.files ?? []) {
+            Fs.writeFileSync(Path.join(building, name), text, { mode: 0o600, flag: "wx" })
+          }
+          EventLog.appendSync(inside.eventsPath, [submitted], options)
+          Fs.renameSync(building, p.dir)
+        } catch (e) {
+          Fs.rmSync(building, { recursive: true, force: true })
+          throw e
+        }
+        // the rename reaches the disk with the log: a job `run` reported survives a crash
+        if (options.sync !== false) syncDir(layout.jobs)
+      })
       return p
     })
 
@@ -155,9 +223,43 @@ export const make = (home: string) => {
       }
     })
 
-  /** Deletes a job's folder. */
+  /**
+   * Deletes a job's folder: first renamed out of sight (a dot-name readers skip), then deleted, so that a reader
+   * never sees it half-removed.
+   */
   const remove = (id: string) =>
-    attempt("remove job folder", paths(id).dir, () => Fs.rmSync(paths(id).dir, { recursive: true, force: true }))
+    attempt("remove job folder", paths(id).dir, () => {
+      const doomed = Path.join(layout.jobs, `${REMOVING}${id}-${Crypto.randomBytes(4).toString("hex")}`)
+      try {
+        Fs.renameSync(paths(id).dir, doomed)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return
+        throw e
+      }
+      Fs.rmSync(doomed, { recursive: true, force: true })
+    })
+
+  /**
+   * Deletes what a killed `run` or `rm` left under a dot-name in jobs/: folders being removed, and folders being
+   * built that are older than a minute (a submit takes milliseconds). Best effort: nothing lists them anyway.
+   */
+  const sweep = Effect.sync(() => {
+    let names: Array<string>
+    try {
+      names = Fs.readdirSync(layout.jobs)
+    } catch {
+      return
+    }
+    for (const name of names) {
+      const dir = Path.join(layout.jobs, name)
+      try {
+        if (name.startsWith(REMOVING) || (name.startsWith(BUILDING) && Date.now() - Fs.statSync(dir).mtimeMs > 60_000))
+          Fs.rmSync(dir, { recursive: true, force: true })
+      } catch {
+        // gone already, or not ours to delete
+      }
+    }
+  })
 
   /** Writes the stop request the supervisor reads when signalled. */
   const writeStopRequest = (id: string, signal: string, graceSecs: number) =>
@@ -165,29 +267,6 @@ export const make = (home: string) => {
       const p = paths(id)
       Fs.writeFileSync(`${p.stopPath}.tmp`, `${signal.replace(/^SIG/, "")} ${Math.ceil(graceSecs)}\n`, { mode: 0o600 })
       Fs.renameSync(`${p.stopPath}.tmp`, p.stopPath)
-    })
-
-  /** The queue settings the supervisor sources before it waits (group, priority, the ids to wait for). */
-  const writeQueue = (
-    id: string,
-    group: string | null,
-    priority: number,
-    after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
-  ) =>
-    attempt("write queue settings", paths(id).dir, () => {
-      const q = EnvFile.shQuote
-      const text =
-        `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
-        `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
-      Fs.writeFileSync(Path.join(paths(id).dir, "queue"), text, { mode: 0o600 })
-    })
-
-  /** The completion hooks the supervisor sources once the job has ended (fixed at submit). */
-  const writeHooks = (id: string, name: string | null, job: string | null, config: string | null) =>
-    attempt("write hooks", paths(id).dir, () => {
-      const q = (v: string | null) => EnvFile.shQuote(v ?? "")
-      const text = `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`
-      Fs.writeFileSync(Path.join(paths(id).dir, "hooks"), text, { mode: 0o600 })
     })
 
   /** fsyncs a job's log (after a batch of creates without sync). */
@@ -201,20 +280,11 @@ export const make = (home: string) => {
       }
     })
 
-  /** The output limit the supervisor's writer enforces. */
-  const writeLimits = (id: string, maxLogBytes: number) =>
-    attempt("write limits", paths(id).dir, () =>
-      Fs.writeFileSync(Path.join(paths(id).dir, "limits"), `_jmaxlog=${Math.max(1, Math.floor(maxLogBytes))}\n`, {
-        mode: 0o600
-      })
-    )
-
   return {
     home,
     syncLog,
-    writeLimits,
-    writeQueue,
-    writeHooks,
+    syncJobs: Effect.sync(() => syncDir(layout.jobs)),
+    sweep,
     layout,
     paths,
     ensure,

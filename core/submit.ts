@@ -12,7 +12,8 @@ import type { Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
-import type { JobStore, Loaded } from "./job_store.ts"
+import type { Loaded } from "./job_store.ts"
+import * as JobStore from "./job_store.ts"
 import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
@@ -97,8 +98,25 @@ const specOf = (
   ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm })
 })
 
+/** The files beside the log that the supervisor sources: the queue, the completion hooks, the output limit. */
+const supervisorFiles = (
+  spec: Event.JobSpec,
+  after: Event.JobSpec["after"],
+  config: Config.Config
+): Array<readonly [string, string]> => {
+  const files: Array<readonly [string, string]> = []
+  if ((spec.group ?? null) !== null || (after ?? null) !== null) {
+    files.push(JobStore.queueFile(spec.group ?? null, spec.priority ?? 0, after ?? null))
+  }
+  if ((spec.onDone ?? null) !== null || config.onDone !== null) {
+    files.push(JobStore.hooksFile(spec.name, spec.onDone ?? null, config.onDone))
+  }
+  if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) files.push(JobStore.limitsFile(spec.maxLogBytes))
+  return files
+}
+
 /** Submit and settle over a store and the executors. */
-export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
+export const make = (store: JobStore.JobStore["Type"], executors: Executors["Type"]) => {
   const reported = new Set<string>()
 
   const executorFor = (kind: string) => {
@@ -309,16 +327,8 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const spec = specOf(input, kind, key, after, config)
       const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
       const paths = yield* store
-        .create(submitted, input.env)
+        .create(submitted, input.env, { files: supervisorFiles(spec, after, config) })
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
-      if (spec.group !== null || after !== null) {
-        yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
-      }
-      const configHook = config.onDone
-      if (spec.onDone !== null || configHook !== null) {
-        yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
-      }
-      if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
       yield* executor
         .start({
           id,
@@ -362,7 +372,6 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const config = Config.read(store.layout)
       if (executor.check !== undefined) yield* executor.check(specOf(first, kind, null, null, config), store.layout)
       yield* store.ensure
-      const configHook = config.onDone
       // the batch shares its flags, so the environment file's text is made once
       const envText = EnvFile.render(first.env)
       const launches: Array<Launch> = []
@@ -372,17 +381,11 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         const spec = specOf(input, kind, null, after, config)
         const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
-        const paths = yield* store.create(submitted, env, { sync: false })
-        if (spec.group !== null || after !== null) {
-          yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
-        }
-        if (spec.onDone !== null || configHook !== null) {
-          yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
-        }
-        if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
+        const paths = yield* store.create(submitted, env, { sync: false, files: supervisorFiles(spec, after, config) })
         launches.push({ id, spec, paths, layout: store.layout })
       }
       for (const launch of launches) yield* store.syncLog(launch.id)
+      yield* store.syncJobs
       const started =
         executor.startMany === undefined
           ? Effect.forEach(launches, executor.start, { discard: true })

