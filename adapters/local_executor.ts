@@ -8,11 +8,36 @@ import type * as JobState from "../core/job_state.ts"
 import * as Proc from "./proc.ts"
 import * as Supervisor from "./supervisor.ts"
 
+/** A supervisor writes its first event milliseconds after it is spawned: before this, a job is never judged. */
+const LAUNCH_GRACE_MS = 3000
+/** A submitter that still runs (a dashboard, an app) has spawned the supervisor long before this. */
+const LAUNCH_LIMIT_MS = 60_000
+
+/**
+ * Whether a job that no supervisor has taken up (no Started, no Queued) never will: its submitter is gone (or has
+ * had far more time than a launch takes), and no process was started for it. Checked exactly as a supervisor is:
+ * pid plus start time and boot id, never a bare pid.
+ */
+const neverStarted = (state: JobState.JobState): boolean => {
+  if (state.spec === null || state.createdAt === null) return false
+  const age = Date.now() - Date.parse(state.createdAt)
+  if (!(age > LAUNCH_GRACE_MS)) return false
+  const submitter = state.submitter
+  if (
+    submitter !== null &&
+    age < LAUNCH_LIMIT_MS &&
+    Proc.isAlive(submitter.pid, submitter.startTime, submitter.bootId)
+  ) {
+    return false
+  }
+  return !Proc.launches(state.id)
+}
+
 export const liveness = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
   Effect.sync(() => {
     // a queued job's waiter is its supervisor too
     const supervisor = state.started ?? state.queued
-    if (supervisor === null) return "alive"
+    if (supervisor === null) return neverStarted(state) ? "dead" : "alive"
     return Proc.isAlive(supervisor.supervisorPid, supervisor.supervisorStartTime, supervisor.bootId) ? "alive" : "dead"
   })
 
@@ -64,7 +89,19 @@ const failed = (launch: Executor.Launch, cause: unknown) =>
   new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
 
 /** Spawns the supervisor detached and resolves once it runs (or fails to), without waiting for the job. */
+/**
+ * For tests only: `jobs run` waits this long between writing Submitted and starting the supervisor, so that a test
+ * can kill it in that window for certain.
+ */
+const pauseBeforeStart = (): Effect.Effect<void> => {
+  const ms = Number(process.env.JOBS_TEST_PAUSE_BEFORE_START_MS ?? "")
+  return ms > 0 ? Effect.sleep(ms) : Effect.void
+}
+
 const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
+  Effect.zipRight(pauseBeforeStart(), spawnSupervisor(launch))
+
+const spawnSupervisor = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
   Effect.async<void, StartFailed>((resume) => {
     let child: ChildProcess.ChildProcess
     try {

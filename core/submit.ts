@@ -191,8 +191,6 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
           return { ...observed, state: { ...observed.state, status: "unknown" as const } }
         return seen.reason === null ? observed : { ...observed, state: { ...observed.state, reason: seen.reason } }
       }
-      const waiting = loaded.state.status !== "running" && loaded.state.queued === null
-      if (waiting && executor.mirror === undefined) return loaded
       if (executor.mirror !== undefined) {
         // a remote job: bring its events and output home first, then judge from what they say
         const remote = yield* executor.mirror(loaded.state, loaded.paths)
@@ -209,12 +207,20 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       const again = yield* store.read(id)
       if (JobState.isTerminal(again.state.status)) return again
       const started = again.state.started ?? again.state.queued
+      // judged as never started, but its supervisor has just written its first event: it runs
+      if ((loaded.state.started ?? loaded.state.queued) === null && started !== null) return again
+      const submitter = again.state.submitter
       const reason =
-        started !== null && started.bootId !== currentBootId()
-          ? "the host rebooted while the job ran"
-          : again.state.started === null
-            ? `the waiter of the queued job (pid ${started?.supervisorPid ?? "?"}) is gone`
-            : `the supervisor (pid ${started?.supervisorPid ?? "?"}) is gone without recording an exit`
+        started === null
+          ? // no supervisor ever took it up (the local executors only say so once nothing could still start it)
+            submitter !== null && submitter.bootId !== currentBootId()
+            ? "never started: the host rebooted before its supervisor ran"
+            : `never started: no supervisor took it up (submitted by pid ${submitter?.pid ?? "?"})`
+          : started.bootId !== currentBootId()
+            ? "the host rebooted while the job ran"
+            : again.state.started === null
+              ? `the waiter of the queued job (pid ${started.supervisorPid}) is gone`
+              : `the supervisor (pid ${started.supervisorPid}) is gone without recording an exit`
       yield* store
         .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason })
         .pipe(Effect.ignore)
@@ -325,7 +331,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         }
       }
       const spec = specOf(input, kind, key, after, config)
-      const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
+      const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec, submitter: self() }
       const paths = yield* store
         .create(submitted, input.env, { files: supervisorFiles(spec, after, config) })
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
@@ -379,7 +385,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         const id = Ids.make()
         const after = yield* resolveAfter(input.after)
         const spec = specOf(input, kind, null, after, config)
-        const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
+        const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec, submitter: self() }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
         const paths = yield* store.create(submitted, env, { sync: false, files: supervisorFiles(spec, after, config) })
         launches.push({ id, spec, paths, layout: store.layout })
@@ -418,4 +424,20 @@ const currentBootId = (): string => {
     }
   }
   return bootId
+}
+
+let me: Event.Submitter | undefined
+/** This process, as the submitter of a job: pid, start time (field 22 of /proc/self/stat) and boot id. */
+const self = (): Event.Submitter => {
+  if (me === undefined) {
+    let startTime = 0
+    try {
+      const stat = Fs.readFileSync("/proc/self/stat", "utf8")
+      startTime = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19])
+    } catch {
+      // no /proc: the job is judged by time alone
+    }
+    me = { pid: process.pid, startTime, bootId: currentBootId() }
+  }
+  return me
 }

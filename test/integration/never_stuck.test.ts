@@ -5,8 +5,8 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { jobs, jobsAsync, json } from "../support/cli.ts"
-import { jobDirs, scratch } from "../support/job_files.ts"
+import { BIN, eventually, jobs, jobsAsync, json } from "../support/cli.ts"
+import { jobDirs, readEvents, scratch } from "../support/job_files.ts"
 
 const tmp = scratch()
 afterAll(() => tmp.cleanup())
@@ -125,5 +125,61 @@ describe("removal racing readers", () => {
     expect(bad).toEqual([])
     expect(list(home)).toEqual([])
     expect(jobDirs(home)).toEqual([])
+  }, 120_000)
+})
+
+describe("a submit killed between Submitted and the supervisor's start", () => {
+  it("is recorded once as interrupted (never started): wait returns 125, rm works, the next run works", async () => {
+    const home = tmp.home()
+    const cwd = tmp.dir()
+    // the submitter pauses right after Submitted (a test-only hook), and is killed there with SIGKILL
+    const submitter = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--", "touch", "ran"], {
+      cwd,
+      env: { ...process.env, JOBS_HOME: home, JOBS_TEST_PAUSE_BEFORE_START_MS: "60000" },
+      stdio: "ignore"
+    })
+    const id = await eventually(
+      () => jobDirs(home).find((d) => !d.startsWith(".") && readEvents(home, d).some((e) => e.type === "Submitted")),
+      30_000,
+      "the Submitted event"
+    )
+    submitter.kill("SIGKILL")
+    await new Promise((resolve) => submitter.once("exit", resolve))
+    // the user waits: the job ends, with no exit code to report
+    const wait = jobs(["wait", id, "--timeout", "60s"], { home })
+    expect(wait.code, wait.stderr).toBe(125)
+    const status = json<JobJson>(jobs(["status", id, "--json"], { home }))
+    expect(status.status).toBe("interrupted")
+    expect(status.reason).toMatch(/^never started/)
+    // recorded once, whoever looked
+    jobs(["list", "--all"], { home })
+    expect(readEvents(home, id).filter((e) => e.type === "Interrupted")).toHaveLength(1)
+    expect(Fs.existsSync(Path.join(cwd, "ran"))).toBe(false)
+    const rm = jobs(["rm", id], { home })
+    expect(rm.code, rm.stderr).toBe(0)
+    expect(jobDirs(home)).toEqual([])
+    const next = run(home, ["sh", "-c", "exit 0"])
+    expect(jobs(["wait", next.id], { home }).code).toBe(0)
+  }, 120_000)
+
+  it("leaves a job whose submitter still runs pending, and judges nothing while it starts", async () => {
+    const home = tmp.home()
+    const submitter = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--", "true"], {
+      env: { ...process.env, JOBS_HOME: home, JOBS_TEST_PAUSE_BEFORE_START_MS: "6000" },
+      stdio: "ignore"
+    })
+    const id = await eventually(
+      () => jobDirs(home).find((d) => !d.startsWith(".") && readEvents(home, d).some((e) => e.type === "Submitted")),
+      30_000,
+      "the Submitted event"
+    )
+    // past the launch grace, the submitter is still about to start it: pending, not interrupted
+    await new Promise((r) => setTimeout(r, 4000))
+    const pending = jobs(["status", id, "--json"], { home })
+    expect(pending.code, pending.stderr).toBe(0)
+    expect(json<JobJson>(pending).status).toBe("pending")
+    await new Promise((resolve) => submitter.once("exit", resolve))
+    expect(jobs(["wait", id, "--timeout", "60s"], { home }).code).toBe(0)
+    expect(readEvents(home, id).some((e) => e.type === "Interrupted")).toBe(false)
   }, 120_000)
 })
