@@ -385,7 +385,15 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         const id = Ids.make()
         const after = yield* resolveAfter(input.after)
         const spec = specOf(input, kind, null, after, config)
-        const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec, submitter: self() }
+        const submitted = {
+          type: "Submitted" as const,
+          v: 1,
+          id: eventId(),
+          job: id,
+          at: now(),
+          spec,
+          submitter: self()
+        }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
         const paths = yield* store.create(submitted, env, { sync: false, files: supervisorFiles(spec, after, config) })
         launches.push({ id, spec, paths, layout: store.layout })
