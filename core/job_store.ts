@@ -19,6 +19,8 @@ export interface Loaded {
   readonly paths: Home.JobPaths
   /** Undecodable lines skipped in the log. */
   readonly skipped: number
+  /** The highest schema version above this build's in the log (its lines are left out), else 0. */
+  readonly newer: number
 }
 
 const attempt = <A>(action: string, path: string, f: () => A): Effect.Effect<A, StorageError> =>
@@ -122,7 +124,12 @@ export const make = (home: string) => {
   const load = (id: string): Loaded => {
     const p = paths(id)
     const replayed = EventLog.replaySync(p.eventsPath)
-    return { state: JobState.fold(id, replayed.events), paths: p, skipped: replayed.skipped }
+    return {
+      state: JobState.fold(id, replayed.events),
+      paths: p,
+      skipped: replayed.skipped,
+      newer: replayed.newer
+    }
   }
 
   /** Reads a job from its log; never fails (a missing log is a job with no events). */

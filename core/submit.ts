@@ -129,10 +129,14 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
   }
 
   const warnSkipped = (loaded: Loaded) =>
-    loaded.skipped > 0 && !reported.has(loaded.state.id)
+    (loaded.skipped > 0 || loaded.newer > 0) && !reported.has(loaded.state.id)
       ? Effect.sync(() => reported.add(loaded.state.id)).pipe(
           Effect.zipRight(
-            Effect.logWarning(`skipped ${loaded.skipped} undecodable line(s) in ${loaded.paths.eventsPath}`)
+            Effect.logWarning(
+              loaded.newer > 0
+                ? `job ${Ids.shortId(loaded.state.id)} has events of a newer jobs version (v${loaded.newer}); upgrade jobs to read them`
+                : `skipped ${loaded.skipped} undecodable line(s) in ${loaded.paths.eventsPath}`
+            )
           )
         )
       : Effect.void
@@ -179,6 +183,11 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
+      // a newer jobs wrote to this log: what it says cannot be told here, and nothing is judged or recorded from it
+      if (loaded.newer > 0) {
+        const reason = `its log has events of a newer jobs version (v${loaded.newer}): upgrade jobs`
+        return { ...loaded, state: { ...loaded.state, status: "unknown" as const, reason } }
+      }
       if (JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor === undefined) return loaded

@@ -183,3 +183,33 @@ describe("a submit killed between Submitted and the supervisor's start", () => {
     expect(readEvents(home, id).some((e) => e.type === "Interrupted")).toBe(false)
   }, 120_000)
 })
+
+describe("a log written by a newer jobs", () => {
+  it("says so once and reads the job as unknown, not as what the old schema would make of it", async () => {
+    const home = tmp.home()
+    const job = run(home, ["sleep", "300"])
+    await eventually(() => readEvents(home, job.id).find((e) => e.type === "Started"), 30_000, "Started")
+    // a newer jobs recorded the end in a shape this one does not know
+    const v99 = {
+      type: "Exited",
+      v: 99,
+      id: `${job.id}.v99`,
+      job: job.id,
+      at: new Date().toISOString(),
+      code: 0,
+      signal: null
+    }
+    Fs.appendFileSync(Path.join(home, "jobs", job.id, "events.jsonl"), `${JSON.stringify(v99)}\n`)
+    const r = jobs(["list", "--all", "--json"], { home })
+    expect(r.code, r.stderr).toBe(0)
+    const [row] = json<Array<JobJson>>(r)
+    expect(row!.status).toBe("unknown")
+    expect(row!.reason).toMatch(/newer jobs version \(v99\)/)
+    expect(r.stderr.trimEnd().split("\n")).toEqual([
+      `jobs: warning: job ${job.shortId} has events of a newer jobs version (v99); upgrade jobs to read them`
+    ])
+    // nothing was recorded in its name, and clean leaves it alone
+    expect(readEvents(home, job.id).map((e) => e.type)).toEqual(["Submitted", "Started", "Exited"])
+    expect(jobs(["clean", "--all"], { home }).stdout).toBe("removed 0 jobs\n")
+  }, 60_000)
+})
