@@ -89,19 +89,7 @@ const failed = (launch: Executor.Launch, cause: unknown) =>
   new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
 
 /** Spawns the supervisor detached and resolves once it runs (or fails to), without waiting for the job. */
-/**
- * For tests only: `jobs run` waits this long between writing Submitted and starting the supervisor, so that a test
- * can kill it in that window for certain.
- */
-const pauseBeforeStart = (): Effect.Effect<void> => {
-  const ms = Number(process.env.JOBS_TEST_PAUSE_BEFORE_START_MS ?? "")
-  return ms > 0 ? Effect.sleep(ms) : Effect.void
-}
-
 const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
-  Effect.zipRight(pauseBeforeStart(), spawnSupervisor(launch))
-
-const spawnSupervisor = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
   Effect.async<void, StartFailed>((resume) => {
     let child: ChildProcess.ChildProcess
     try {

@@ -12,6 +12,7 @@ import { StorageError } from "./errors.ts"
 import * as Home from "./home.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
+import * as Process from "./process.ts"
 
 /** A job read from its log. */
 export interface Loaded {
@@ -52,6 +53,15 @@ export const makeDirs = (dir: string): void => {
 /** The dot-name prefix of a job folder being built, and of one being removed: readers never list either. */
 const BUILDING = ".tmp-"
 const REMOVING = ".trash-"
+
+/** A folder's names, none when it cannot be read. */
+const safeList = (dir: string): Array<string> => {
+  try {
+    return Fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}
 
 /** fsyncs a folder, so that a rename in it reaches the disk. Best effort: not every file system allows it. */
 const syncDir = (dir: string): void => {
@@ -96,6 +106,22 @@ export const limitsFile = (maxLogBytes: number): readonly [string, string] => [
   "limits",
   `_jmaxlog=${Math.max(1, Math.floor(maxLogBytes))}\n`
 ]
+
+/** Who holds an idempotency key: the job id, and the process that claimed it (null in older key files). */
+export interface KeyClaim {
+  readonly owner: string
+  readonly claimant: Process.Identity | null
+}
+
+/** A key file's text: `ID PID START_TIME BOOT_ID`, or only the id (older files). */
+const parseClaim = (text: string): KeyClaim => {
+  const [owner = "", pid, startTime, bootId] = text.trim().split(/\s+/)
+  const claimant =
+    pid !== undefined && startTime !== undefined && bootId !== undefined
+      ? { pid: Number(pid), startTime: Number(startTime), bootId }
+      : null
+  return { owner, claimant }
+}
 
 /** Builds the store of one home. */
 export const make = (home: string) => {
@@ -200,31 +226,34 @@ export const make = (home: string) => {
 
   /**
    * Claims an idempotency key for a job id: exactly one claimant wins, across processes. The key file appears
-   * whole (written aside, then hard-linked, which fails if the name exists), so a loser always reads an id.
-   * Returns the owner's id: the given one when this call won.
+   * whole (written aside, then hard-linked, which fails if the name exists), so a loser always reads an id. It
+   * names the claimant too (pid, start time, boot id), so that a claim whose winner was killed before its job
+   * came to be is told at once. Returns the owner's id (the given one when this call won) and its claimant.
    */
-  const claimKey = (key: string, id: string) =>
-    attempt("claim key in", layout.keys, () => {
+  const claimKey = (key: string, id: string, claimant: Process.Identity) =>
+    attempt("claim key in", layout.keys, (): KeyClaim => {
       const file = keyFile(layout, key)
       const tmp = `${file}.${id}.tmp`
-      Fs.writeFileSync(tmp, id, { mode: 0o600 })
+      Fs.writeFileSync(tmp, `${id} ${claimant.pid} ${claimant.startTime} ${claimant.bootId}\n`, { mode: 0o600 })
       try {
         Fs.linkSync(tmp, file)
-        return id
+        Process.testPause("claimed")
+        return { owner: id, claimant }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
-        return Fs.readFileSync(file, "utf8").trim()
+        return parseClaim(Fs.readFileSync(file, "utf8"))
       } finally {
         Fs.rmSync(tmp, { force: true })
       }
     })
 
-  /** Frees a key if (and only if) it still belongs to this job. */
+  /** Frees a key if (and only if) it still belongs to this job, and what its killed claimant left aside. */
   const releaseKey = (key: string, id: string) =>
     attempt("release key in", layout.keys, () => {
       const file = keyFile(layout, key)
+      Fs.rmSync(`${file}.${id}.tmp`, { force: true })
       try {
-        if (Fs.readFileSync(file, "utf8").trim() === id) Fs.rmSync(file, { force: true })
+        if (parseClaim(Fs.readFileSync(file, "utf8")).owner === id) Fs.rmSync(file, { force: true })
       } catch {
         // no key file: nothing to free
       }
@@ -251,6 +280,18 @@ export const make = (home: string) => {
    * built that are older than a minute (a submit takes milliseconds). Best effort: nothing lists them anyway.
    */
   const sweep = Effect.sync(() => {
+    // a key claimed aside by a process killed before it linked or removed it
+    for (const name of safeList(layout.keys)) {
+      if (!name.endsWith(".tmp")) continue
+      const path = Path.join(layout.keys, name)
+      try {
+        const { claimant } = parseClaim(Fs.readFileSync(path, "utf8"))
+        if (claimant === null ? Date.now() - Fs.statSync(path).mtimeMs > 60_000 : !Process.isAlive(claimant))
+          Fs.rmSync(path, { force: true })
+      } catch {
+        // gone already
+      }
+    }
     let names: Array<string>
     try {
       names = Fs.readdirSync(layout.jobs)

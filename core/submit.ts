@@ -2,7 +2,6 @@
 // rest of the Jobs service so that `jobs run` loads no Stream, no file watcher: start-up is a feature.
 
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
@@ -14,6 +13,7 @@ import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
 import type { Loaded } from "./job_store.ts"
 import * as JobStore from "./job_store.ts"
+import * as Process from "./process.ts"
 import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
@@ -222,10 +222,10 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       const reason =
         started === null
           ? // no supervisor ever took it up (the local executors only say so once nothing could still start it)
-            submitter !== null && submitter.bootId !== currentBootId()
+            submitter !== null && submitter.bootId !== Process.bootId()
             ? "never started: the host rebooted before its supervisor ran"
             : `never started: no supervisor took it up (submitted by pid ${submitter?.pid ?? "?"})`
-          : started.bootId !== currentBootId()
+          : started.bootId !== Process.bootId()
             ? "the host rebooted while the job ran"
             : again.state.started === null
               ? `the waiter of the queued job (pid ${started.supervisorPid}) is gone`
@@ -284,12 +284,18 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       }
     })
 
-  /** Waits (briefly) for the job that won a key to have its Submitted event; undefined if it never appears. */
-  const awaitSubmitted = (id: string) =>
+  /**
+   * Waits (briefly) for the job that won a key to have its Submitted event; undefined if it never appears. When the
+   * claimant is known and provably gone (pid plus start time), the answer is known at once.
+   */
+  const awaitSubmitted = (id: string, claimant: Process.Identity | null) =>
     Effect.gen(function* () {
       for (let i = 0; i < 100; i++) {
+        const gone = claimant !== null && !Process.isAlive(claimant)
+        // read after the liveness check: a folder made just before the claimant died is seen
         const loaded = yield* store.read(id)
         if (loaded.state.spec !== null) return loaded
+        if (gone) return undefined
         yield* Effect.sleep("50 millis")
       }
       return undefined
@@ -328,9 +334,9 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       const key = input.key ?? null
       if (key !== null) {
         for (let attempt = 0; ; attempt++) {
-          const owner = yield* store.claimKey(key, id)
+          const { owner, claimant } = yield* store.claimKey(key, id, Process.self())
           if (owner === id) break
-          const existing = yield* awaitSubmitted(owner)
+          const existing = yield* awaitSubmitted(owner, claimant)
           if (existing !== undefined) return { job: toObject(yield* refresh(owner)), existing: true }
           // the key names a job that never came to be (its submitter died): free it and claim again
           if (attempt > 0) {
@@ -340,10 +346,19 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         }
       }
       const spec = specOf(input, kind, key, after, config)
-      const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec, submitter: self() }
+      const submitted = {
+        type: "Submitted" as const,
+        v: 1,
+        id: eventId(),
+        job: id,
+        at: now(),
+        spec,
+        submitter: Process.self()
+      }
       const paths = yield* store
         .create(submitted, input.env, { files: supervisorFiles(spec, after, config) })
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
+      Process.testPause("submitted")
       yield* executor
         .start({
           id,
@@ -401,7 +416,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
           job: id,
           at: now(),
           spec,
-          submitter: self()
+          submitter: Process.self()
         }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
         const paths = yield* store.create(submitted, env, { sync: false, files: supervisorFiles(spec, after, config) })
@@ -429,32 +444,4 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
     })
 
   return { submit, submitMany, refresh, executorFor, warnSkipped, toObject } as const
-}
-
-let bootId: string | undefined
-const currentBootId = (): string => {
-  if (bootId === undefined) {
-    try {
-      bootId = Fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
-    } catch {
-      bootId = Os.hostname()
-    }
-  }
-  return bootId
-}
-
-let me: Event.Submitter | undefined
-/** This process, as the submitter of a job: pid, start time (field 22 of /proc/self/stat) and boot id. */
-const self = (): Event.Submitter => {
-  if (me === undefined) {
-    let startTime = 0
-    try {
-      const stat = Fs.readFileSync("/proc/self/stat", "utf8")
-      startTime = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19])
-    } catch {
-      // no /proc: the job is judged by time alone
-    }
-    me = { pid: process.pid, startTime, bootId: currentBootId() }
-  }
-  return me
 }
