@@ -13,7 +13,12 @@ export interface Config {
   readonly keepSecs: number | null
   /** The default --max-log-size (`max_log_size: 100M`); null for none. */
   readonly maxLogBytes: number | null
+  /** How long a tmux job's done screen stays when nobody is attached (`done_screen: 10m`). */
+  readonly doneScreenSecs: number
 }
+
+/** The done screen's time when config.yaml says nothing. */
+export const DEFAULT_DONE_SCREEN_SECS = 300
 
 const scalar = (raw: string): string => {
   const v = raw.trim()
@@ -39,9 +44,12 @@ export const read = (layout: Home.Layout): Config => {
   const onDone = /^on_done:[ \t]*(.*)$/m.exec(text)?.[1]
   const keep = /^keep:[ \t]*(.*)$/m.exec(text)?.[1]
   const maxLog = /^max_log_size:[ \t]*(.*)$/m.exec(text)?.[1]
+  const doneScreen = /^done_screen:[ \t]*(.*)$/m.exec(text)?.[1]
   return {
     onDone: onDone === undefined || scalar(onDone) === "" ? null : scalar(onDone),
     keepSecs: keep === undefined ? null : (Duration.parseSeconds(scalar(keep)) ?? null),
-    maxLogBytes: maxLog === undefined ? null : (Duration.parseBytes(scalar(maxLog)) ?? null)
+    maxLogBytes: maxLog === undefined ? null : (Duration.parseBytes(scalar(maxLog)) ?? null),
+    doneScreenSecs:
+      (doneScreen === undefined ? undefined : Duration.parseSeconds(scalar(doneScreen))) ?? DEFAULT_DONE_SCREEN_SECS
   }
 }

@@ -6,10 +6,15 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { BIN, eventually, jobs, jobsAsync, json } from "../support/cli.ts"
-import { jobDirs, readEvents, scratch } from "../support/job_files.ts"
+import { jobDirs, procStat, readEvents, scratch, started } from "../support/job_files.ts"
+import * as Terminal from "../support/terminal.ts"
 
 const tmp = scratch()
-afterAll(() => tmp.cleanup())
+const terminals = Terminal.terminals(tmp)
+afterAll(() => {
+  terminals.cleanup()
+  tmp.cleanup()
+})
 
 interface JobJson {
   readonly id: string
@@ -250,5 +255,70 @@ describe("an idempotency key whose winner was killed", () => {
     expect(Fs.readdirSync(keys).filter((f) => f.endsWith(".tmp"))).toEqual([])
     // reported, not asserted: timings under load are no test
     console.info(`submit after a killed key winner took ${took} ms`)
+  }, 120_000)
+})
+
+const hasTmux = ChildProcess.spawnSync("tmux", ["-V"]).status === 0
+if (!hasTmux && process.env.CI === undefined) console.warn("SKIPPING the done-screen tests: tmux is not installed")
+
+describe.skipIf(!hasTmux && process.env.CI === undefined)("a tmux job's done screen", () => {
+  const socket = (home: string) => Path.join(home, "tmux.sock")
+  const sessions = (home: string) => Terminal.tmuxOf(socket(home), ["ls"])
+  /** Whether the supervisor the Started event names still runs. */
+  const supervisorRuns = (event: { readonly supervisorPid: number; readonly supervisorStartTime: number }) => {
+    const s = procStat(event.supervisorPid)
+    return s !== undefined && s.startTime === event.supervisorStartTime && s.state !== "Z"
+  }
+
+  it("closes by itself once the configured time has passed with nobody attached: no session, no process", async () => {
+    const home = tmp.home()
+    Fs.mkdirSync(home, { recursive: true })
+    Fs.writeFileSync(Path.join(home, "config.yaml"), "done_screen: 2s\n")
+    const r = jobs(["run", "--tmux", "--json", "--", "sh", "-c", "echo hi"], { home })
+    expect(r.code, r.stderr).toBe(0)
+    const job = json<JobJson>(r)
+    const start = await started(home, job.id)
+    expect(jobs(["wait", job.id], { home }).code).toBe(0)
+    await eventually(
+      () => (sessions(home).status !== 0 && !supervisorRuns(start as never) ? true : undefined),
+      60_000,
+      "the done screen to close"
+    )
+    expect(sessions(home).stdout).toBe("")
+    expect(jobs(["logs", job.id], { home }).stdout).toContain("hi")
+  }, 120_000)
+
+  it("stays while someone is attached, and closes once they detach", async () => {
+    const home = tmp.home()
+    Fs.mkdirSync(home, { recursive: true })
+    Fs.writeFileSync(Path.join(home, "config.yaml"), "done_screen: 1s\n")
+    const go = Path.join(tmp.dir(), "go")
+    const r = jobs(
+      ["run", "--tmux", "--json", "--", "sh", "-c", `while [ ! -f '${go}' ]; do sleep 0.2; done; echo over`],
+      {
+        home
+      }
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const job = json<JobJson>(r)
+    const start = await started(home, job.id)
+    const term = terminals.open(home)
+    await term.waitFor(/^\$/m, "the shell prompt")
+    term.type(`node -- '${BIN}' attach ${job.shortId}`)
+    term.key("Enter")
+    await term.waitFor(new RegExp(`${job.shortId}.*running`), "the attached session's status bar", 30_000)
+    Fs.writeFileSync(go, "")
+    await term.waitFor(/--- Job done \[exit 0\]\. Press any key to detach\. ---/, "the done screen", 30_000)
+    // well past the configured second, the attached user still sees it
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+    expect(Terminal.tmuxOf(socket(home), ["has-session", "-t", `=jobs-${job.shortId}:`]).status).toBe(0)
+    expect(term.screen()).toContain("Job done")
+    term.key("C-b")
+    term.key("d")
+    await eventually(
+      () => (sessions(home).status !== 0 && !supervisorRuns(start as never) ? true : undefined),
+      60_000,
+      "the done screen to close after the detach"
+    )
   }, 120_000)
 })
