@@ -311,6 +311,8 @@ export const make = Effect.gen(function* () {
       readonly group?: string | undefined
       readonly remote?: RemoteFiles | "skip"
       readonly onSkipped?: (job: JobState.JobObject) => void
+      /** A remote job whose worker could not be reached: it stays whole, here and there; `why` says so. */
+      readonly onUnreachable?: (job: JobState.JobObject, why: string) => void
     } = {}
   ) =>
     Effect.gen(function* () {
@@ -333,8 +335,17 @@ export const make = Effect.gen(function* () {
           options.onSkipped?.(toObject(loaded))
           continue
         }
-        yield* removeLoaded(loaded, options.remote === "keep" ? "keep" : "delete")
-        removed.push(toObject(loaded))
+        // a worker that cannot be reached keeps its jobs whole; the others are cleaned all the same
+        const done = yield* removeLoaded(loaded, options.remote === "keep" ? "keep" : "delete").pipe(
+          Effect.as(true),
+          Effect.catchTag("JobStateConflict", (e) =>
+            Effect.sync(() => {
+              options.onUnreachable?.(toObject(loaded), e.message)
+              return false
+            })
+          )
+        )
+        if (done) removed.push(toObject(loaded))
       }
       return removed
     })
