@@ -450,7 +450,8 @@ const allEvents = (layout: Home.Layout) =>
         Effect.async<ReturnType<typeof watch>>((resume) => {
           const watcher = watch(layout.jobs, { depth: 1, ignoreInitial: true })
           const seen = (file: string, added: boolean) => {
-            if (file.endsWith("events.jsonl")) read(file, added)
+            // a folder under a dot-name is being built or removed: its events come once it is in place
+            if (file.endsWith("events.jsonl") && !Path.basename(Path.dirname(file)).startsWith(".")) read(file, added)
           }
           watcher.on("add", (f) => seen(f, true))
           watcher.on("change", (f) => seen(f, false))

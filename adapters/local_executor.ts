@@ -11,11 +11,36 @@ import type { Event } from "../events/mod.ts"
 import * as Proc from "./proc.ts"
 import * as Supervisor from "./supervisor.ts"
 
+/** A supervisor writes its first event milliseconds after it is spawned: before this, a job is never judged. */
+const LAUNCH_GRACE_MS = 3000
+/** A submitter that still runs (a dashboard, an app) has spawned the supervisor long before this. */
+const LAUNCH_LIMIT_MS = 60_000
+
+/**
+ * Whether a job that no supervisor has taken up (no Started, no Queued) never will: its submitter is gone (or has
+ * had far more time than a launch takes), and no process was started for it. Checked exactly as a supervisor is:
+ * pid plus start time and boot id, never a bare pid.
+ */
+const neverStarted = (state: JobState.JobState): boolean => {
+  if (state.spec === null || state.createdAt === null) return false
+  const age = Date.now() - Date.parse(state.createdAt)
+  if (!(age > LAUNCH_GRACE_MS)) return false
+  const submitter = state.submitter
+  if (
+    submitter !== null &&
+    age < LAUNCH_LIMIT_MS &&
+    Proc.isAlive(submitter.pid, submitter.startTime, submitter.bootId)
+  ) {
+    return false
+  }
+  return !Proc.launches(state.id)
+}
+
 export const liveness = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
   Effect.sync(() => {
     // a queued job's waiter is its supervisor too
     const supervisor = state.started ?? state.queued
-    if (supervisor === null) return "alive"
+    if (supervisor === null) return neverStarted(state) ? "dead" : "alive"
     return Proc.isAlive(supervisor.supervisorPid, supervisor.supervisorStartTime, supervisor.bootId) ? "alive" : "dead"
   })
 

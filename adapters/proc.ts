@@ -81,3 +81,28 @@ export const groupMembers = (pgid: number): Array<number> => {
   }
   return members
 }
+
+/**
+ * Whether a live process was started for a job: its argv holds the job's folder (`.../jobs/ID`) followed by its id,
+ * as a supervisor's does, and so does the `sh` that launches a batch of them (and its forks, until they exec).
+ */
+export const launches = (id: string): boolean => {
+  const folder = `/jobs/${id}`
+  for (const entry of Fs.readdirSync("/proc")) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid <= 0) continue
+    let args: Array<string>
+    try {
+      args = Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+    } catch {
+      continue
+    }
+    for (let i = 0; i + 1 < args.length; i++) {
+      if (args[i + 1] === id && args[i]!.endsWith(folder)) {
+        const s = stat(pid)
+        if (s !== undefined && s.state !== "Z" && s.state !== "X") return true
+      }
+    }
+  }
+  return false
+}

@@ -14,7 +14,8 @@
 #   --tmux: run as the process of a tmux pane. The command becomes the terminal's foreground process group (so
 #   Ctrl+C reaches it), the pane is captured to output.log, and a done screen waits for a key at the end. The
 #   shell is blocked in `fg` meanwhile and cannot run traps: stop requests are carried out by whoever makes them
-#   (`jobs stop` signals the group itself), and the timeout by the watcher.
+#   (`jobs stop` signals the group itself), and the timeout by the watcher. The done screen stays while someone
+#   is attached, else for the seconds JOB_DIR/done_screen gives (default 300), then the session closes.
 #   --slurm: run as a Slurm batch job (the batch script execs this). A TERM without a stop request of ours is
 #   Slurm's: its time limit or a scancel. scontrol says which, and it is recorded (TimedOut or StopRequested)
 #   before the job is stopped as usual, so the job ends timed-out or stopped rather than failed.
@@ -589,8 +590,22 @@ if [ -n "$_jtmux" ]; then
     *) _jdone="exit $_jrc" ;;
   esac
   printf '\n--- Job done [%s]. Press any key to detach. ---\n' "$_jdone"
-  stty raw -echo 2>/dev/null
-  dd bs=1 count=1 >/dev/null 2>&1
+  # the done screen stays while someone is attached, else for _jdonesecs (JOB_DIR/done_screen, written from
+  # config.yaml's done_screen:), then the session closes by itself: nothing of an ended job keeps running.
+  # A read returns after a second without a key (stty min 0 time 10), so the wait is counted in seconds.
+  _jdonesecs=300
+  [ -f "$_jd/done_screen" ] && . "$_jd/done_screen"
+  stty raw -echo min 0 time 10 2>/dev/null
+  _jwaited=0
+  while :; do
+    _jkey=$(dd bs=1 count=1 2>/dev/null && echo .)
+    [ "$_jkey" = . ] || break
+    _jwaited=$((_jwaited + 1))
+    if [ "$_jwaited" -ge "$_jdonesecs" ]; then
+      _jatt=$(tmux display-message -p -t "$TMUX_PANE" '#{session_attached}' 2>/dev/null)
+      [ "${_jatt:-0}" -gt 0 ] 2>/dev/null || break
+    fi
+  done
   stty -raw echo 2>/dev/null
 fi
 exit 0

@@ -5,6 +5,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
+import * as Config from "../core/config.ts"
 import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
@@ -40,6 +41,9 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       const script = Supervisor.install(layout.bin)
       // the command and cwd go to a file the supervisor sources: they never pass through a tmux command line
       Supervisor.writeArgv(paths.dir, spec.cwd, spec.command)
+      // how long the done screen stays when nobody is attached, after which the session closes by itself
+      const doneSecs = Math.max(0, Math.ceil(Config.current(layout).doneScreenSecs))
+      Fs.writeFileSync(Path.join(paths.dir, "done_screen"), `_jdonesecs=${doneSecs}\n`, { mode: 0o600 })
       const status = Path.join(paths.dir, "tmux-status")
       Fs.writeFileSync(status, statusScript(paths.eventsPath, Math.floor(Date.now() / 1000)), { mode: 0o700 })
       const command = spec.command.join(" ")
@@ -97,7 +101,7 @@ const requestStop = (state: JobState.JobState, signal: string, graceSecs: number
     ? Effect.void
     : Effect.asVoid(LocalExecutor.signalGroup(state.started, state.id, signal, graceSecs))
 
-/** Closes the job's session (a finished job waits on its done screen until a key is pressed). */
+/** Closes the job's session (a finished job shows its done screen for a while, or while someone is attached). */
 const release = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<void> =>
   Effect.sync(() => {
     Tmux.run(layout, ["kill-session", "-t", Tmux.target(state.id)])

@@ -16,10 +16,15 @@ export interface Config {
   readonly keepSecs: number | null
   /** The default --max-log-size (`max_log_size: 100M`); null for none. */
   readonly maxLogBytes: number | null
+  /** How long a tmux job's done screen stays when nobody is attached (`done_screen: 10m`). */
+  readonly doneScreenSecs: number
 }
 
 /** The keys this version knows. */
-export const KEYS = ["on_done", "keep", "max_log_size"] as const
+export const KEYS = ["on_done", "keep", "max_log_size", "done_screen"] as const
+
+/** The done screen's time when config.yaml says nothing. */
+export const DEFAULT_DONE_SCREEN_SECS = 300
 
 const scalar = (raw: string): string => {
   const v = raw.trim()
@@ -61,8 +66,17 @@ export const parse = (
   if (maxLogBytes === undefined || (maxLogBytes !== null && maxLogBytes < 1)) {
     return { error: `max_log_size "${maxLog}" is not a size (use 512K, 100M or 2G)` }
   }
+  const doneScreen = values.get("done_screen")
+  const doneScreenSecs =
+    doneScreen === undefined || doneScreen === "" ? DEFAULT_DONE_SCREEN_SECS : Duration.parseSeconds(doneScreen)
+  if (doneScreenSecs === undefined) {
+    return { error: `done_screen "${doneScreen}" is not a duration (use 10m, 90s or 600)` }
+  }
   const onDone = values.get("on_done")
-  return { config: { onDone: onDone === undefined || onDone === "" ? null : onDone, keepSecs, maxLogBytes }, unknown }
+  return {
+    config: { onDone: onDone === undefined || onDone === "" ? null : onDone, keepSecs, maxLogBytes, doneScreenSecs },
+    unknown
+  }
 }
 
 /**
@@ -88,3 +102,18 @@ export const load = (layout: Home.Layout): Effect.Effect<Config, InvalidInput> =
     }
     return parsed.config
   })
+
+/**
+ * The home's settings for a step after submit, which has already refused a config that does not parse: a file
+ * changed meanwhile into one that does not parse gives the defaults here.
+ */
+export const current = (layout: Home.Layout): Config => {
+  let text = ""
+  try {
+    text = Fs.readFileSync(Path.join(layout.home, "config.yaml"), "utf8")
+  } catch {
+    // no file: defaults
+  }
+  const parsed = parse(text)
+  return "error" in parsed ? (parse("") as { readonly config: Config }).config : parsed.config
+}

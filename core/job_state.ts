@@ -51,6 +51,8 @@ export interface JobState {
   readonly exitCode: number | null
   readonly signal: string | null
   readonly started: (Event.Event & { readonly type: "Started" }) | null
+  /** Who submitted the job (whose it is until a supervisor takes it up); null in older logs. */
+  readonly submitter: Event.Submitter | null
   /** The waiter of a queued job (its supervisor, before it starts the command). */
   readonly queued: (Event.Event & { readonly type: "Queued" }) | null
   readonly stopRequested: boolean
@@ -80,6 +82,7 @@ export const initial = (id: string): JobState => ({
   exitCode: null,
   signal: null,
   started: null,
+  submitter: null,
   queued: null,
   stopRequested: false,
   timedOut: false,
@@ -102,7 +105,9 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
   const next = { ...state, version: state.version + 1 }
   switch (event.type) {
     case "Submitted":
-      return state.spec === null ? { ...next, spec: event.spec, createdAt: event.at } : next
+      return state.spec === null
+        ? { ...next, spec: event.spec, createdAt: event.at, submitter: event.submitter ?? null }
+        : next
     case "Started":
       return state.status === "pending" ? { ...next, status: "running", started: event, startedAt: event.at } : next
     case "StopRequested":

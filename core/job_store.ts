@@ -12,6 +12,7 @@ import { StorageError } from "./errors.ts"
 import * as Home from "./home.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
+import * as Process from "./process.ts"
 
 /** A job read from its log. */
 export interface Loaded {
@@ -19,6 +20,8 @@ export interface Loaded {
   readonly paths: Home.JobPaths
   /** Undecodable lines skipped in the log. */
   readonly skipped: number
+  /** The highest schema version above this build's in the log (its lines are left out), else 0. */
+  readonly newer: number
 }
 
 const attempt = <A>(action: string, path: string, f: () => A): Effect.Effect<A, StorageError> =>
@@ -45,6 +48,79 @@ export const makeDirs = (dir: string): void => {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !Fs.statSync(d).isDirectory()) throw e
     }
   }
+}
+
+/** The dot-name prefix of a job folder being built, and of one being removed: readers never list either. */
+const BUILDING = ".tmp-"
+const REMOVING = ".trash-"
+
+/** A folder's names, none when it cannot be read. */
+const safeList = (dir: string): Array<string> => {
+  try {
+    return Fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/** fsyncs a folder, so that a rename in it reaches the disk. Best effort: not every file system allows it. */
+const syncDir = (dir: string): void => {
+  try {
+    const fd = Fs.openSync(dir, "r")
+    try {
+      Fs.fsyncSync(fd)
+    } finally {
+      Fs.closeSync(fd)
+    }
+  } catch {
+    // a file system without directory fsync: the rename is as durable as it gets
+  }
+}
+
+/** The queue settings the supervisor sources before it waits (group, priority, the ids to wait for): file `queue`. */
+export const queueFile = (
+  group: string | null,
+  priority: number,
+  after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
+): readonly [string, string] => {
+  const q = EnvFile.shQuote
+  return [
+    "queue",
+    `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
+      `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
+  ]
+}
+
+/** The completion hooks the supervisor sources once the job has ended (fixed at submit): file `hooks`. */
+export const hooksFile = (
+  name: string | null,
+  job: string | null,
+  config: string | null
+): readonly [string, string] => {
+  const q = (v: string | null) => EnvFile.shQuote(v ?? "")
+  return ["hooks", `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`]
+}
+
+/** The output limit the supervisor's writer enforces: file `limits`. */
+export const limitsFile = (maxLogBytes: number): readonly [string, string] => [
+  "limits",
+  `_jmaxlog=${Math.max(1, Math.floor(maxLogBytes))}\n`
+]
+
+/** Who holds an idempotency key: the job id, and the process that claimed it (null in older key files). */
+export interface KeyClaim {
+  readonly owner: string
+  readonly claimant: Process.Identity | null
+}
+
+/** A key file's text: `ID PID START_TIME BOOT_ID`, or only the id (older files). */
+const parseClaim = (text: string): KeyClaim => {
+  const [owner = "", pid, startTime, bootId] = text.trim().split(/\s+/)
+  const claimant =
+    pid !== undefined && startTime !== undefined && bootId !== undefined
+      ? { pid: Number(pid), startTime: Number(startTime), bootId }
+      : null
+  return { owner, claimant }
 }
 
 /** Builds the store of one home. */
@@ -74,7 +150,12 @@ export const make = (home: string) => {
   const load = (id: string): Loaded => {
     const p = paths(id)
     const replayed = EventLog.replaySync(p.eventsPath)
-    return { state: JobState.fold(id, replayed.events), paths: p, skipped: replayed.skipped }
+    return {
+      state: JobState.fold(id, replayed.events),
+      paths: p,
+      skipped: replayed.skipped,
+      newer: replayed.newer
+    }
   }
 
   /** Reads a job from its log; never fails (a missing log is a job with no events). */
@@ -99,19 +180,39 @@ export const make = (home: string) => {
     }
   }
 
-  /** Creates a job's folder, its 0600 env file, and appends Submitted. */
+  /**
+   * Creates a job's folder whole: its 0600 env file, its log with Submitted, and the other files the supervisor
+   * reads (`files`: name and text), built under a dot-name that readers skip and renamed into place. A submit that
+   * fails half-way (a full disk) leaves nothing that lists.
+   */
   const create = (
     submitted: Event.Event & { type: "Submitted" },
     env: Readonly<Record<string, string>> | string,
-    options: { readonly sync?: boolean } = {}
+    options: { readonly sync?: boolean; readonly files?: ReadonlyArray<readonly [string, string]> } = {}
   ) =>
     Effect.gen(function* () {
       const p = paths(submitted.job)
-      yield* attempt("create job folder", p.dir, () => Fs.mkdirSync(p.dir, { mode: 0o700 }))
-      yield* attempt("write env file", p.envPath, () =>
-        Fs.writeFileSync(p.envPath, typeof env === "string" ? env : EnvFile.render(env), { mode: 0o600, flag: "wx" })
-      )
-      yield* attempt("append to", p.eventsPath, () => EventLog.appendSync(p.eventsPath, [submitted], options))
+      const building = Path.join(layout.jobs, `${BUILDING}${submitted.job}`)
+      const inside = Home.jobPaths({ ...layout, jobs: building }, "")
+      yield* attempt("create job folder", p.dir, () => {
+        try {
+          Fs.mkdirSync(building, { mode: 0o700 })
+          Fs.writeFileSync(inside.envPath, typeof env === "string" ? env : EnvFile.render(env), {
+            mode: 0o600,
+            flag: "wx"
+          })
+          for (const [name, text] of options.files ?? []) {
+            Fs.writeFileSync(Path.join(building, name), text, { mode: 0o600, flag: "wx" })
+          }
+          EventLog.appendSync(inside.eventsPath, [submitted], options)
+          Fs.renameSync(building, p.dir)
+        } catch (e) {
+          Fs.rmSync(building, { recursive: true, force: true })
+          throw e
+        }
+        // the rename reaches the disk with the log: a job `run` reported survives a crash
+        if (options.sync !== false) syncDir(layout.jobs)
+      })
       return p
     })
 
@@ -125,39 +226,88 @@ export const make = (home: string) => {
 
   /**
    * Claims an idempotency key for a job id: exactly one claimant wins, across processes. The key file appears
-   * whole (written aside, then hard-linked, which fails if the name exists), so a loser always reads an id.
-   * Returns the owner's id: the given one when this call won.
+   * whole (written aside, then hard-linked, which fails if the name exists), so a loser always reads an id. It
+   * names the claimant too (pid, start time, boot id), so that a claim whose winner was killed before its job
+   * came to be is told at once. Returns the owner's id (the given one when this call won) and its claimant.
    */
-  const claimKey = (key: string, id: string) =>
-    attempt("claim key in", layout.keys, () => {
+  const claimKey = (key: string, id: string, claimant: Process.Identity) =>
+    attempt("claim key in", layout.keys, (): KeyClaim => {
       const file = keyFile(layout, key)
       const tmp = `${file}.${id}.tmp`
-      Fs.writeFileSync(tmp, id, { mode: 0o600 })
+      Fs.writeFileSync(tmp, `${id} ${claimant.pid} ${claimant.startTime} ${claimant.bootId}\n`, { mode: 0o600 })
       try {
         Fs.linkSync(tmp, file)
-        return id
+        Process.testPause("claimed")
+        return { owner: id, claimant }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
-        return Fs.readFileSync(file, "utf8").trim()
+        return parseClaim(Fs.readFileSync(file, "utf8"))
       } finally {
         Fs.rmSync(tmp, { force: true })
       }
     })
 
-  /** Frees a key if (and only if) it still belongs to this job. */
+  /** Frees a key if (and only if) it still belongs to this job, and what its killed claimant left aside. */
   const releaseKey = (key: string, id: string) =>
     attempt("release key in", layout.keys, () => {
       const file = keyFile(layout, key)
+      Fs.rmSync(`${file}.${id}.tmp`, { force: true })
       try {
-        if (Fs.readFileSync(file, "utf8").trim() === id) Fs.rmSync(file, { force: true })
+        if (parseClaim(Fs.readFileSync(file, "utf8")).owner === id) Fs.rmSync(file, { force: true })
       } catch {
         // no key file: nothing to free
       }
     })
 
-  /** Deletes a job's folder. */
+  /**
+   * Deletes a job's folder: first renamed out of sight (a dot-name readers skip), then deleted, so that a reader
+   * never sees it half-removed.
+   */
   const remove = (id: string) =>
-    attempt("remove job folder", paths(id).dir, () => Fs.rmSync(paths(id).dir, { recursive: true, force: true }))
+    attempt("remove job folder", paths(id).dir, () => {
+      const doomed = Path.join(layout.jobs, `${REMOVING}${id}-${Crypto.randomBytes(4).toString("hex")}`)
+      try {
+        Fs.renameSync(paths(id).dir, doomed)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return
+        throw e
+      }
+      Fs.rmSync(doomed, { recursive: true, force: true })
+    })
+
+  /**
+   * Deletes what a killed `run` or `rm` left under a dot-name in jobs/: folders being removed, and folders being
+   * built that are older than a minute (a submit takes milliseconds). Best effort: nothing lists them anyway.
+   */
+  const sweep = Effect.sync(() => {
+    // a key claimed aside by a process killed before it linked or removed it
+    for (const name of safeList(layout.keys)) {
+      if (!name.endsWith(".tmp")) continue
+      const path = Path.join(layout.keys, name)
+      try {
+        const { claimant } = parseClaim(Fs.readFileSync(path, "utf8"))
+        if (claimant === null ? Date.now() - Fs.statSync(path).mtimeMs > 60_000 : !Process.isAlive(claimant))
+          Fs.rmSync(path, { force: true })
+      } catch {
+        // gone already
+      }
+    }
+    let names: Array<string>
+    try {
+      names = Fs.readdirSync(layout.jobs)
+    } catch {
+      return
+    }
+    for (const name of names) {
+      const dir = Path.join(layout.jobs, name)
+      try {
+        if (name.startsWith(REMOVING) || (name.startsWith(BUILDING) && Date.now() - Fs.statSync(dir).mtimeMs > 60_000))
+          Fs.rmSync(dir, { recursive: true, force: true })
+      } catch {
+        // gone already, or not ours to delete
+      }
+    }
+  })
 
   /** Writes the stop request the supervisor reads when signalled. */
   const writeStopRequest = (id: string, signal: string, graceSecs: number) =>
@@ -165,29 +315,6 @@ export const make = (home: string) => {
       const p = paths(id)
       Fs.writeFileSync(`${p.stopPath}.tmp`, `${signal.replace(/^SIG/, "")} ${Math.ceil(graceSecs)}\n`, { mode: 0o600 })
       Fs.renameSync(`${p.stopPath}.tmp`, p.stopPath)
-    })
-
-  /** The queue settings the supervisor sources before it waits (group, priority, the ids to wait for). */
-  const writeQueue = (
-    id: string,
-    group: string | null,
-    priority: number,
-    after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
-  ) =>
-    attempt("write queue settings", paths(id).dir, () => {
-      const q = EnvFile.shQuote
-      const text =
-        `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
-        `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
-      Fs.writeFileSync(Path.join(paths(id).dir, "queue"), text, { mode: 0o600 })
-    })
-
-  /** The completion hooks the supervisor sources once the job has ended (fixed at submit). */
-  const writeHooks = (id: string, name: string | null, job: string | null, config: string | null) =>
-    attempt("write hooks", paths(id).dir, () => {
-      const q = (v: string | null) => EnvFile.shQuote(v ?? "")
-      const text = `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`
-      Fs.writeFileSync(Path.join(paths(id).dir, "hooks"), text, { mode: 0o600 })
     })
 
   /** fsyncs a job's log (after a batch of creates without sync). */
@@ -201,20 +328,11 @@ export const make = (home: string) => {
       }
     })
 
-  /** The output limit the supervisor's writer enforces. */
-  const writeLimits = (id: string, maxLogBytes: number) =>
-    attempt("write limits", paths(id).dir, () =>
-      Fs.writeFileSync(Path.join(paths(id).dir, "limits"), `_jmaxlog=${Math.max(1, Math.floor(maxLogBytes))}\n`, {
-        mode: 0o600
-      })
-    )
-
   return {
     home,
     syncLog,
-    writeLimits,
-    writeQueue,
-    writeHooks,
+    syncJobs: Effect.sync(() => syncDir(layout.jobs)),
+    sweep,
     layout,
     paths,
     ensure,

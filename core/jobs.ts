@@ -135,6 +135,8 @@ export const make = Effect.gen(function* () {
           break
         }
         loaded ??= yield* read(i)
+        // removed since the folder was listed (`rm` and `clean` rename it away first): not a job any more
+        if (loaded.state.spec === null && !Fs.existsSync(loaded.paths.dir)) continue
         if (options.statuses !== undefined && !options.statuses.includes(loaded.state.status)) continue
         out.push(toObject(loaded))
       }
@@ -146,11 +148,17 @@ export const make = Effect.gen(function* () {
     const ids = yield* store.ids
     const counts = Object.fromEntries(JobState.STATUSES.map((s) => [s, 0])) as Record<JobState.Status, number>
     const index = scan()
+    let total = 0
     for (const id of ids) {
-      counts[index.known(id)?.status ?? (yield* index.settle(id)).state.status]++
+      const known = index.known(id)
+      const loaded = known === undefined ? yield* index.settle(id) : undefined
+      // removed since the folder was listed: not a job any more
+      if (loaded !== undefined && loaded.state.spec === null && !Fs.existsSync(loaded.paths.dir)) continue
+      counts[known?.status ?? loaded!.state.status]++
+      total++
     }
     yield* index.flush
-    return { home: store.home, total: ids.length, counts }
+    return { home: store.home, total, counts }
   })
 
   /**
@@ -353,6 +361,8 @@ export const make = Effect.gen(function* () {
       readonly group?: string | undefined
       readonly remote?: RemoteFiles | "skip"
       readonly onSkipped?: (job: JobState.JobObject) => void
+      /** A remote job whose worker could not be reached: it stays whole, here and there; `why` says so. */
+      readonly onUnreachable?: (job: JobState.JobObject, why: string) => void
     } = {}
   ) =>
     Effect.gen(function* () {
@@ -361,6 +371,8 @@ export const make = Effect.gen(function* () {
       const ids = yield* store.ids
       const cutoff = Date.now() - keepSecs * 1000
       const removed: Array<JobState.JobObject> = []
+      // what a killed `run` or `rm` left out of sight goes too
+      yield* store.sweep
       for (const id of ids) {
         const loaded = yield* refresh(id)
         const state = loaded.state
@@ -374,8 +386,17 @@ export const make = Effect.gen(function* () {
           options.onSkipped?.(toObject(loaded))
           continue
         }
-        yield* removeLoaded(loaded, options.remote === "keep" ? "keep" : "delete")
-        removed.push(toObject(loaded))
+        // a worker that cannot be reached keeps its jobs whole; the others are cleaned all the same
+        const done = yield* removeLoaded(loaded, options.remote === "keep" ? "keep" : "delete").pipe(
+          Effect.as(true),
+          Effect.catchTag("JobStateConflict", (e) =>
+            Effect.sync(() => {
+              options.onUnreachable?.(toObject(loaded), e.message)
+              return false
+            })
+          )
+        )
+        if (done) removed.push(toObject(loaded))
       }
       return removed
     })

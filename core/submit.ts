@@ -2,7 +2,6 @@
 // rest of the Jobs service so that `jobs run` loads no Stream, no file watcher: start-up is a feature.
 
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
@@ -12,7 +11,9 @@ import type { Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
-import type { JobStore, Loaded } from "./job_store.ts"
+import type { Loaded } from "./job_store.ts"
+import * as JobStore from "./job_store.ts"
+import * as Process from "./process.ts"
 import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
@@ -107,8 +108,25 @@ const differs = (spec: Event.JobSpec, input: SubmitInput, kind: string): string 
   return undefined
 }
 
+/** The files beside the log that the supervisor sources: the queue, the completion hooks, the output limit. */
+const supervisorFiles = (
+  spec: Event.JobSpec,
+  after: Event.JobSpec["after"],
+  config: Config.Config
+): Array<readonly [string, string]> => {
+  const files: Array<readonly [string, string]> = []
+  if ((spec.group ?? null) !== null || (after ?? null) !== null) {
+    files.push(JobStore.queueFile(spec.group ?? null, spec.priority ?? 0, after ?? null))
+  }
+  if ((spec.onDone ?? null) !== null || config.onDone !== null) {
+    files.push(JobStore.hooksFile(spec.name, spec.onDone ?? null, config.onDone))
+  }
+  if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) files.push(JobStore.limitsFile(spec.maxLogBytes))
+  return files
+}
+
 /** Submit and settle over a store and the executors. */
-export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
+export const make = (store: JobStore.JobStore["Type"], executors: Executors["Type"]) => {
   const reported = new Set<string>()
 
   const executorFor = (kind: string) => {
@@ -121,10 +139,14 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
   }
 
   const warnSkipped = (loaded: Loaded) =>
-    loaded.skipped > 0 && !reported.has(loaded.state.id)
+    (loaded.skipped > 0 || loaded.newer > 0) && !reported.has(loaded.state.id)
       ? Effect.sync(() => reported.add(loaded.state.id)).pipe(
           Effect.zipRight(
-            Effect.logWarning(`skipped ${loaded.skipped} undecodable line(s) in ${loaded.paths.eventsPath}`)
+            Effect.logWarning(
+              loaded.newer > 0
+                ? `job ${Ids.shortId(loaded.state.id)} has events of a newer jobs version (v${loaded.newer}); upgrade jobs to read them`
+                : `skipped ${loaded.skipped} undecodable line(s) in ${loaded.paths.eventsPath}`
+            )
           )
         )
       : Effect.void
@@ -171,6 +193,11 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
+      // a newer jobs wrote to this log: what it says cannot be told here, and nothing is judged or recorded from it
+      if (loaded.newer > 0) {
+        const reason = `its log has events of a newer jobs version (v${loaded.newer}): upgrade jobs`
+        return { ...loaded, state: { ...loaded.state, status: "unknown" as const, reason } }
+      }
       if (JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor === undefined) return loaded
@@ -183,8 +210,6 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           return { ...observed, state: { ...observed.state, status: "unknown" as const } }
         return seen.reason === null ? observed : { ...observed, state: { ...observed.state, reason: seen.reason } }
       }
-      const waiting = loaded.state.status !== "running" && loaded.state.queued === null
-      if (waiting && executor.mirror === undefined) return loaded
       if (executor.mirror !== undefined) {
         // a remote job: bring its events and output home first, then judge from what they say
         const remote = yield* executor.mirror(loaded.state, loaded.paths)
@@ -201,12 +226,20 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const again = yield* store.read(id)
       if (JobState.isTerminal(again.state.status)) return again
       const started = again.state.started ?? again.state.queued
+      // judged as never started, but its supervisor has just written its first event: it runs
+      if ((loaded.state.started ?? loaded.state.queued) === null && started !== null) return again
+      const submitter = again.state.submitter
       const reason =
-        started !== null && started.bootId !== currentBootId()
-          ? "the host rebooted while the job ran"
-          : again.state.started === null
-            ? `the waiter of the queued job (pid ${started?.supervisorPid ?? "?"}) is gone`
-            : `the supervisor (pid ${started?.supervisorPid ?? "?"}) is gone without recording an exit`
+        started === null
+          ? // no supervisor ever took it up (the local executors only say so once nothing could still start it)
+            submitter !== null && submitter.bootId !== Process.bootId()
+            ? "never started: the host rebooted before its supervisor ran"
+            : `never started: no supervisor took it up (submitted by pid ${submitter?.pid ?? "?"})`
+          : started.bootId !== Process.bootId()
+            ? "the host rebooted while the job ran"
+            : again.state.started === null
+              ? `the waiter of the queued job (pid ${started.supervisorPid}) is gone`
+              : `the supervisor (pid ${started.supervisorPid}) is gone without recording an exit`
       yield* store
         .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason })
         .pipe(Effect.ignore)
@@ -261,12 +294,18 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       }
     })
 
-  /** Waits (briefly) for the job that won a key to have its Submitted event; undefined if it never appears. */
-  const awaitSubmitted = (id: string) =>
+  /**
+   * Waits (briefly) for the job that won a key to have its Submitted event; undefined if it never appears. When the
+   * claimant is known and provably gone (pid plus start time), the answer is known at once.
+   */
+  const awaitSubmitted = (id: string, claimant: Process.Identity | null) =>
     Effect.gen(function* () {
       for (let i = 0; i < 100; i++) {
+        const gone = claimant !== null && !Process.isAlive(claimant)
+        // read after the liveness check: a folder made just before the claimant died is seen
         const loaded = yield* store.read(id)
         if (loaded.state.spec !== null) return loaded
+        if (gone) return undefined
         yield* Effect.sleep("50 millis")
       }
       return undefined
@@ -307,9 +346,9 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       const key = input.key ?? null
       if (key !== null) {
         for (let attempt = 0; ; attempt++) {
-          const owner = yield* store.claimKey(key, id)
+          const { owner, claimant } = yield* store.claimKey(key, id, Process.self())
           if (owner === id) break
-          const existing = yield* awaitSubmitted(owner)
+          const existing = yield* awaitSubmitted(owner, claimant)
           if (existing !== undefined) {
             // a key is one request: reused for another one, it would silently hand back a job that is not this
             const other = differs(existing.state.spec!, input, kind)
@@ -328,18 +367,19 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         }
       }
       const spec = specOf(input, kind, key, after, config)
-      const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
+      const submitted = {
+        type: "Submitted" as const,
+        v: 1,
+        id: eventId(),
+        job: id,
+        at: now(),
+        spec,
+        submitter: Process.self()
+      }
       const paths = yield* store
-        .create(submitted, input.env)
+        .create(submitted, input.env, { files: supervisorFiles(spec, after, config) })
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
-      if (spec.group !== null || after !== null) {
-        yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
-      }
-      const configHook = config.onDone
-      if (spec.onDone !== null || configHook !== null) {
-        yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
-      }
-      if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
+      Process.testPause("submitted")
       yield* executor
         .start({
           id,
@@ -392,7 +432,6 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         }
       }
       yield* store.ensure
-      const configHook = config.onDone
       // the batch shares its flags, so the environment file's text is made once
       const envText = EnvFile.render(first.env)
       const launches: Array<Launch> = []
@@ -400,19 +439,21 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         const id = Ids.make()
         const after = yield* resolveAfter(input.after)
         const spec = specOf(input, kind, null, after, config)
-        const submitted = { type: "Submitted" as const, v: 1, id: eventId(), job: id, at: now(), spec }
+        const submitted = {
+          type: "Submitted" as const,
+          v: 1,
+          id: eventId(),
+          job: id,
+          at: now(),
+          spec,
+          submitter: Process.self()
+        }
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
-        const paths = yield* store.create(submitted, env, { sync: false })
-        if (spec.group !== null || after !== null) {
-          yield* store.writeQueue(id, spec.group ?? null, spec.priority ?? 0, after)
-        }
-        if (spec.onDone !== null || configHook !== null) {
-          yield* store.writeHooks(id, spec.name, spec.onDone ?? null, configHook)
-        }
-        if (spec.maxLogBytes !== null && spec.maxLogBytes !== undefined) yield* store.writeLimits(id, spec.maxLogBytes)
+        const paths = yield* store.create(submitted, env, { sync: false, files: supervisorFiles(spec, after, config) })
         launches.push({ id, spec, paths, layout: store.layout })
       }
       for (const launch of launches) yield* store.syncLog(launch.id)
+      yield* store.syncJobs
       const started =
         executor.startMany === undefined
           ? Effect.forEach(launches, executor.start, { discard: true })
@@ -433,16 +474,4 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
     })
 
   return { submit, submitMany, refresh, executorFor, warnSkipped, toObject } as const
-}
-
-let bootId: string | undefined
-const currentBootId = (): string => {
-  if (bootId === undefined) {
-    try {
-      bootId = Fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
-    } catch {
-      bootId = Os.hostname()
-    }
-  }
-  return bootId
 }

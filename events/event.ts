@@ -93,11 +93,23 @@ export const JobSpec = Schema.Struct({
 }).annotations({ identifier: "JobSpec" })
 export type JobSpec = typeof JobSpec.Type
 
+/**
+ * The process that submitted a job: the job is in its hands until a supervisor has taken it up (Started or Queued),
+ * so a submit killed half-way is told, as a supervisor is, by pid plus start time and boot id.
+ */
+export const Submitter = Schema.Struct({
+  pid: Schema.Number,
+  startTime: Schema.Number.annotations({ description: "field 22 of /proc/<pid>/stat" }),
+  bootId: Schema.String
+}).annotations({ identifier: "Submitter" })
+export type Submitter = typeof Submitter.Type
+
 /** The job was accepted, with its full spec. */
 export const Submitted = Schema.Struct({
   type: Schema.Literal("Submitted"),
   ...Common,
-  spec: JobSpec
+  spec: JobSpec,
+  submitter: Schema.optional(Submitter.annotations({ description: "who submitted it (absent in older logs)" }))
 }).annotations({ identifier: "Submitted" })
 
 /** The supervisor started the command. Liveness is the supervisor's pid plus its start time and the boot id. */

@@ -70,7 +70,7 @@ export const append = (path: string, ...events: ReadonlyArray<Event.Event>): Eff
 /** A replayed log: its events, how many lines were skipped, and the byte offset just after the last whole line. */
 export interface Replayed extends Codec.Decoded {}
 
-const empty: Replayed = { events: [], skipped: 0, consumed: 0 }
+const empty: Replayed = { events: [], skipped: 0, newer: 0, consumed: 0 }
 
 /**
  * Reads a log from `offset`. Never fails: a missing file is an empty log, a torn last line is left unconsumed and

@@ -3,7 +3,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { InvalidInput } from "../../core/errors.ts"
+import { InvalidInput, JobStateConflict } from "../../core/errors.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { durationFlag, projectScope, statusFlag } from "../_shared.ts"
 import { Invocation } from "../invocation.ts"
@@ -38,6 +38,7 @@ export const command = Command.make(
       return yield* new InvalidInput({ message: "Cannot clean jobs: --yes and --keep-remote contradict each other" })
     }
     let skipped = 0
+    const unreachable: Array<string> = []
     const olderThanSecs = yield* durationFlag("older-than", olderThan)
     const statuses = yield* statusFlag(status)
     const removed = yield* jobs.clean({
@@ -46,7 +47,8 @@ export const command = Command.make(
       project: projectScope(all, invocation.cwd),
       group: Option.getOrUndefined(group),
       remote: yes ? "delete" : keepRemote ? "keep" : "skip",
-      onSkipped: () => skipped++
+      onSkipped: () => skipped++,
+      onUnreachable: (_, why) => unreachable.push(why)
     })
     if (skipped > 0) {
       yield* Render.note(
@@ -56,6 +58,13 @@ export const command = Command.make(
     yield* invocation.json
       ? Render.json(removed)
       : Render.line(`removed ${removed.length} job${removed.length === 1 ? "" : "s"}`)
+    // what could not be removed is named, one line each, and the exit code says that not everything was done
+    for (const why of unreachable) yield* Render.note(why)
+    if (unreachable.length > 0) {
+      return yield* new JobStateConflict({
+        message: `Cannot clean ${unreachable.length} remote job${unreachable.length === 1 ? "" : "s"}: their worker could not be reached (they stay whole; run clean again later)`
+      })
+    }
   })
 ).pipe(
   Command.withDescription(

@@ -33,7 +33,16 @@ describe("Codec", () => {
     expect(decoded.consumed).toBe(text.length - 20)
   })
   it("decodes nothing from a chunk without a newline", () => {
-    expect(Codec.decodeChunk(Buffer.from('{"type":'))).toEqual({ events: [], skipped: 0, consumed: 0 })
+    expect(Codec.decodeChunk(Buffer.from('{"type":'))).toEqual({ events: [], skipped: 0, newer: 0, consumed: 0 })
+  })
+  it("never reads an event of a newer schema version as one of its own: it reports the version instead", () => {
+    const good = Codec.encodeLine(exited)
+    const v99 = JSON.stringify({ ...exited, v: 99, id: "x2", code: 3 })
+    const decoded = Codec.decodeChunk(Buffer.from(`${good}${v99}\n`))
+    expect(decoded.events).toEqual([exited])
+    expect(decoded.newer).toBe(99)
+    expect(decoded.skipped).toBe(0)
+    expect(Codec.decodeLine(v99)).toBeUndefined()
   })
 })
 
