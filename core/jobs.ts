@@ -218,7 +218,10 @@ export const make = Effect.gen(function* () {
         : yield* Effect.timeoutOption(untilEnded, `${options.timeoutSecs} seconds`)
     })
 
-  /** Runs a job again: same spec and environment, a new id, linked by `retryOf`. */
+  /**
+   * Runs a job again: same spec, environment and umask, a new id, linked by `retryOf`. Its recorded cwd is used as
+   * it is: a relative one (written by earlier versions) is refused, never taken from this process's directory.
+   */
   const retry = (reference: string) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
@@ -245,7 +248,9 @@ export const make = Effect.gen(function* () {
         group: spec.group ?? null,
         ...(spec.priority === undefined ? {} : { priority: spec.priority }),
         worker: spec.worker,
-        slurm: spec.slurm ?? null
+        slurm: spec.slurm ?? null,
+        // the umask it ran under; a log of an earlier version has none, and the retry gets this process's
+        ...(spec.umask === undefined ? {} : { umask: spec.umask })
       })
     })
 

@@ -6,6 +6,7 @@ import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
+import * as Cwd from "./cwd.ts"
 import * as EnvFile from "./env_file.ts"
 import { InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
 import type { Executors, Launch } from "./executor.ts"
@@ -16,6 +17,7 @@ import type { JobStore, Loaded } from "./job_store.ts"
 import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
+import * as Umask from "./umask.ts"
 
 /** The time of an event, ISO-8601 UTC. */
 export const now = () => new Date().toISOString()
@@ -26,7 +28,12 @@ export const eventId = () => Ids.make()
 export interface SubmitInput {
   /** The argv, run without a shell. */
   readonly command: ReadonlyArray<string>
+  /** The directory to run in: absolute, or relative to `relativeTo` (without it, a relative one is refused). */
   readonly cwd: string
+  /** The directory a relative `cwd` is taken from (the CLI gives its own). */
+  readonly relativeTo?: string | undefined
+  /** The umask the command runs under, such as "0022" (default: this process's). */
+  readonly umask?: string | undefined
   /** The job's whole environment (values go to the 0600 env file only). */
   readonly env: Readonly<Record<string, string>>
   readonly name?: string | null | undefined
@@ -94,7 +101,8 @@ const specOf = (
   maxLogBytes: input.maxLogBytes ?? config.maxLogBytes,
   ...(input.gpu === undefined ? {} : { gpu: input.gpu }),
   // only a Slurm job's spec has the field, so every other log stays as it was
-  ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm })
+  ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm }),
+  ...(input.umask === undefined ? {} : { umask: input.umask })
 })
 
 /** Submit and settle over a store and the executors. */
@@ -203,7 +211,11 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       return yield* store.read(id)
     })
 
-  const validate = (input: SubmitInput) =>
+  /**
+   * Checks what a caller asked, and returns it with its cwd settled (absolute and real, by Cwd.resolve) and its umask
+   * known. A batch passes its `cwds` and `umask`, so that what its jobs share is looked up once.
+   */
+  const validate = (input: SubmitInput, cwds = new Map<string, string>(), umask?: string) =>
     Effect.gen(function* () {
       if (input.command.length === 0 || input.command[0] === "") {
         return yield* new InvalidInput({
@@ -217,13 +229,11 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
           })
         }
       }
-      let isDir = false
-      try {
-        isDir = Fs.statSync(input.cwd).isDirectory()
-      } catch {
-        isDir = false
+      if (input.umask !== undefined && !Umask.is(input.umask)) {
+        return yield* new InvalidInput({
+          message: `Cannot use umask "${input.umask}": it is four octal digits, such as 0022`
+        })
       }
-      if (!isDir) return yield* new InvalidInput({ message: `Cannot run job in "${input.cwd}": not a directory` })
       if (input.progressPattern !== undefined && input.progressPattern !== null) {
         let why: string | undefined
         try {
@@ -249,6 +259,10 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       if (input.timeoutSecs !== undefined && input.timeoutSecs !== null && !(input.timeoutSecs > 0)) {
         return yield* new InvalidInput({ message: `Cannot use timeout "${input.timeoutSecs}": it must be above zero` })
       }
+      const asked = `${input.relativeTo ?? ""}\0${input.cwd}`
+      const cwd = cwds.get(asked) ?? (yield* Cwd.resolve(input.cwd, input.relativeTo))
+      cwds.set(asked, cwd)
+      return { ...input, cwd, relativeTo: undefined, umask: input.umask ?? umask ?? Umask.current() }
     })
 
   /** Waits (briefly) for the job that won a key to have its Submitted event; undefined if it never appears. */
@@ -280,10 +294,10 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
     })
 
   const submit = (
-    input: SubmitInput
+    asked: SubmitInput
   ): Effect.Effect<Submission, InvalidInput | StorageError | StartFailed | Unavailable> =>
     Effect.gen(function* () {
-      yield* validate(input)
+      const input = yield* validate(asked)
       const kind = input.executor ?? "local"
       const executor = yield* executorFor(kind)
       const config = Config.read(store.layout)
@@ -344,12 +358,16 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
    * together when it can. Idempotency keys are per job and have no place here.
    */
   const submitMany = (
-    inputs: ReadonlyArray<SubmitInput>
+    asked: ReadonlyArray<SubmitInput>
   ): Effect.Effect<ReadonlyArray<Submission>, InvalidInput | StorageError | StartFailed | Unavailable> =>
     Effect.gen(function* () {
-      if (inputs.length === 0) return []
-      for (const input of inputs) {
-        yield* validate(input)
+      if (asked.length === 0) return []
+      const cwds = new Map<string, string>()
+      const umask = Umask.current()
+      const inputs: Array<SubmitInput> = []
+      for (const one of asked) {
+        const input = yield* validate(one, cwds, umask)
+        inputs.push(input)
         if (input.key !== undefined && input.key !== null) {
           return yield* new InvalidInput({
             message: "Cannot submit a batch with an idempotency key: a key names one job"
