@@ -66,8 +66,8 @@ const listening = async (port: number) => {
 /** Whether this machine can run a private sshd (openssh-server installed). */
 export const available = (): boolean => Fs.existsSync("/usr/sbin/sshd") && Fs.existsSync("/usr/bin/ssh-keygen")
 
-/** Starts a private sshd. */
-export const start = async (): Promise<Sshd> => {
+/** Starts a private sshd; `umask` is the one its sessions (a worker's login shells) get. */
+export const start = async (options: { readonly umask?: string } = {}): Promise<Sshd> => {
   const dir = tempDir("jobs-sshd-")
   const clientHome = tempDir("jobs-ssh-client-")
   const port = await freePort()
@@ -96,7 +96,14 @@ export const start = async (): Promise<Sshd> => {
   )
   let child: ChildProcess.ChildProcess | undefined
   const startServer = async () => {
-    child = ChildProcess.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" })
+    child =
+      options.umask === undefined
+        ? ChildProcess.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" })
+        : ChildProcess.spawn(
+            "/bin/sh",
+            ["-c", 'umask "$0" && exec /usr/sbin/sshd -D -e -f "$1"', options.umask, config],
+            { stdio: "ignore" }
+          )
     await listening(port)
   }
   await startServer()
