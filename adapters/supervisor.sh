@@ -4,8 +4,11 @@
 # Started and Exited events itself, forwards stop requests to the whole group (signal, grace, then KILL) and
 # enforces the timeout.
 #
-# usage: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
-#    or: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
+# usage: supervisor.sh [--umask=MASK] [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
+#    or: supervisor.sh [--umask=MASK] [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd, command from
+#        JOB_DIR/argv)
+#   --umask=MASK: the umask the command and the hooks run under (the submitter's), else the one this script was
+#   started with. The supervisor's own files are private (umask 077); the command gets MASK back right before exec.
 #   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports, plus
 #   JOBS_PROGRESS=JOB_DIR/progress (a program may append "DONE TOTAL [MESSAGE]" lines to it).
 #   Signals: TERM/INT/HUP stop the job with the request in JOB_DIR/stop ("SIGNAL GRACE"), else TERM and GRACE.
@@ -18,7 +21,8 @@
 #   before the job is stopped as usual, so the job ends timed-out or stopped rather than failed.
 # Variables start with _j so that nothing from a job's environment can collide with them.
 
-_jtmux= _jwritermode= _jslurm=
+_jtmux= _jwritermode= _jslurm= _jumask=
+case $1 in --umask=*) _jumask=${1#--umask=} && shift ;; esac
 if [ "$1" = "--tmux" ]; then
   _jtmux=1
   shift
@@ -54,6 +58,7 @@ _jstopping=
 _jtrapped=
 _jkiller=
 _jwatch=
+case $_jumask in '' | *[!0-7]*) _jumask=$(umask) ;; esac
 umask 077
 
 _jnow() {
@@ -200,6 +205,7 @@ _jrunhook() {
   [ -n "$2" ] || return 0
   (
     cd "$_jcwd" 2>/dev/null || cd /
+    umask "$_jumask"
     env -i sh -c '. "$0" 2>/dev/null; JOBS_ID=$1 JOBS_STATUS=$2 JOBS_EXIT_CODE=$3 JOBS_NAME=$4 JOBS_GROUP=$5
       export JOBS_ID JOBS_STATUS JOBS_EXIT_CODE JOBS_NAME JOBS_GROUP; exec sh -c "$6"' \
       "$_jd/env" "$_jid" "$_jstatus" "$_jcode" "$_jname" "$_jgroup" "$2"
@@ -405,6 +411,7 @@ if [ -n "$_jtmux" ]; then
   # the command's to the terminal.
   set -m
   exec 2>/dev/null
+  umask "$_jumask"
   env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 JOBS_PROGRESS=$4 &&
     export TERM TMUX TMUX_PANE JOBS_PROGRESS && shift 4 && exec "$@"' \
     "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$_jd/progress" "$@" 2>&1 &
@@ -420,6 +427,7 @@ else
   _jwpid=$!
   # setsid execs in place when its caller is not a group leader (a background child never is), so $! is the
   # command's pid, its process group and its session. Where setsid is missing, perl's POSIX::setsid does the same.
+  umask "$_jumask"
   if command -v setsid >/dev/null 2>&1; then
     setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 && export JOBS_PROGRESS && shift && exec "$@"' \
       "$_jd/env" "$_jd/progress" "$@" </dev/null >"$_jfifo" 2>&1 &
@@ -429,6 +437,8 @@ else
       "$_jd/env" "$_jd/progress" "$@" </dev/null >"$_jfifo" 2>&1 &
   fi
 fi
+# everything the supervisor writes from here on is private again
+umask 077
 _jpid=$!
 _jst=$(_jstarttime "$_jpid") || _jst=0
 _jemit Started started ",\"pid\":$_jpid,\"pgid\":$_jpid,\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"startTime\":$_jst,\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"

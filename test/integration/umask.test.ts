@@ -8,6 +8,7 @@ import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BIN, eventually, type Result } from "../support/cli.ts"
 import { readEvents, scratch } from "../support/job_files.ts"
+import * as Slurm from "../support/slurm.ts"
 import * as Sshd from "../support/sshd.ts"
 
 const tmp = scratch()
@@ -16,13 +17,16 @@ const hasTmux = ChildProcess.spawnSync("tmux", ["-V"]).status === 0
 if (!hasTmux && !inCi) console.warn("SKIPPING umask tests under tmux: tmux is not installed (apt-get install tmux)")
 const hasSshd = Sshd.available()
 if (!hasSshd && !inCi) console.warn("SKIPPING umask tests on a worker: install openssh-server")
+const hasSlurm = Slurm.available()
+if (!hasSlurm && !inCi) console.warn(`SKIPPING umask tests under Slurm: ${Slurm.missing()}`)
 const sockets: Array<string> = []
 let server: Sshd.Sshd | undefined
 
 beforeAll(async () => {
   // the worker's logins get 0027, unlike the submitting shells below
   if (hasSshd || inCi) server = await Sshd.start({ umask: "0027" })
-})
+  if (hasSlurm || inCi) await Slurm.ensure()
+}, 120_000)
 afterAll(() => {
   for (const socket of sockets) ChildProcess.spawnSync("tmux", ["-S", socket, "kill-server"], { stdio: "ignore" })
   server?.stop()
@@ -50,7 +54,7 @@ const mode = (path: string) => Fs.statSync(path).mode & 0o777
 const octal = (path: string) => `0${mode(path).toString(8)}`
 
 /** The job writes a file and makes a folder in its cwd (and its hook one more file). */
-const make = ["sh", "-c", "echo x > made.txt && mkdir made.d"]
+const make = ["sh", "-c", "echo x > made.txt && mkdir made.d && echo made"]
 
 /** The home's own files and folders, whatever the umask: private. */
 const expectPrivate = (home: string, id: string) => {
@@ -134,23 +138,29 @@ describe.skipIf(!hasTmux && !inCi)("a tmux job's umask", () => {
   })
 })
 
+/** A home with worker "w" on the test sshd (whose logins get 0027), its remote home, and the client's environment. */
+const withWorker = () => {
+  const home = tmp.home()
+  const cwd = tmp.dir()
+  const remote = Path.join(tmp.dir(), "remote-home")
+  sockets.push(Path.join(remote, "tmux.sock"))
+  const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
+  Fs.writeFileSync(
+    Path.join(server!.clientHome, ".ssh", "known_hosts"),
+    `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`
+  )
+  const added = under("0022", ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remote], {
+    home,
+    cwd,
+    env
+  })
+  expect(added.code, added.stderr).toBe(0)
+  return { home, cwd, remote, env }
+}
+
 describe.skipIf(!hasSshd && !inCi)("an SSH worker job's umask", () => {
   it("is the worker login's (0027 there, 0022 here); the worker's job files stay private", () => {
-    const home = tmp.home()
-    const cwd = tmp.dir()
-    const remote = Path.join(tmp.dir(), "remote-home")
-    sockets.push(Path.join(remote, "tmux.sock"))
-    const env = { HOME: server!.clientHome, SSH_AUTH_SOCK: undefined }
-    Fs.writeFileSync(
-      Path.join(server!.clientHome, ".ssh", "known_hosts"),
-      `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`
-    )
-    const added = under("0022", ["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remote], {
-      home,
-      cwd,
-      env
-    })
-    expect(added.code, added.stderr).toBe(0)
+    const { home, cwd, remote, env } = withWorker()
     const r = under("0022", ["run", "--on", "w", "-n", "--json", "--", ...make], { home, cwd, env })
     expect(r.code, r.stderr).toBe(0)
     const id = JSON.parse(r.stdout).id as string
@@ -160,6 +170,39 @@ describe.skipIf(!hasSshd && !inCi)("an SSH worker job's umask", () => {
     expect(octal(Path.join(workdir, "made.d"))).toBe("0750")
     expectPrivate(remote, id)
     expectPrivate(home, id)
-    expect(under("0022", ["rm", id], { home, cwd, env }).code).toBe(0)
+    expect(under("0022", ["rm", "--yes", id], { home, cwd, env }).code).toBe(0)
+  })
+})
+
+describe.skipIf(!hasSlurm && !inCi)("a Slurm job's umask", () => {
+  it("is the submitting shell's on this machine (0007)", async () => {
+    const home = tmp.home()
+    const cwd = tmp.dir()
+    const r = under("0007", ["run", "--slurm", "--json", "--", ...make], { home, cwd })
+    expect(r.code, r.stderr).toBe(0)
+    const id = JSON.parse(r.stdout).id as string
+    try {
+      expect(under("0007", ["wait", id], { home, cwd }).code).toBe(0)
+    } finally {
+      under("0007", ["stop", id], { home, cwd })
+    }
+    expect(octal(Path.join(cwd, "made.txt"))).toBe("0660")
+    expect(octal(Path.join(cwd, "made.d"))).toBe("0770")
+    expectPrivate(home, id)
+  })
+
+  it.skipIf(!hasSshd && !inCi)("is the worker login's through a worker that is a login node (0027)", () => {
+    const { home, cwd, remote, env } = withWorker()
+    const r = under("0022", ["run", "--on", "w", "--slurm", "-n", "--json", "--", ...make], { home, cwd, env })
+    expect(r.code, r.stderr).toBe(0)
+    const id = JSON.parse(r.stdout).id as string
+    try {
+      expect(under("0022", ["wait", id], { home, cwd, env }).code).toBe(0)
+    } finally {
+      under("0022", ["stop", id], { home, cwd, env })
+    }
+    const workdir = Path.join(remote, "workdirs", id)
+    expect(octal(Path.join(workdir, "made.txt"))).toBe("0640")
+    expectPrivate(remote, id)
   })
 })
