@@ -17,10 +17,8 @@ const refuse = (path: string, why: string) => new InvalidInput({ message: `Canno
  * const cwd = yield* Cwd.resolve("build", process.cwd()) // "/home/me/project/build"
  */
 export const resolve = Effect.fn("Cwd.resolve")(function* (cwd: string, relativeTo?: string | undefined) {
-  if (!Path.isAbsolute(cwd)) {
-    if (relativeTo === undefined || !Path.isAbsolute(relativeTo)) {
-      return yield* refuse(cwd, "the directory is relative; give an absolute path")
-    }
+  if (!Path.isAbsolute(cwd) && (relativeTo === undefined || !Path.isAbsolute(relativeTo))) {
+    return yield* refuse(cwd, "the directory is relative; give an absolute path")
   }
   const absolute = Path.resolve(relativeTo ?? "/", cwd)
   const found = realDirectory(absolute)
@@ -43,7 +41,9 @@ function realDirectory(path: string): { ok: true; path: string } | { ok: false; 
           ? "not a directory"
           : code === "EACCES" || code === "EPERM"
             ? "permission denied"
-            : `${code ?? e}`
+            : code === "ERR_INVALID_ARG_VALUE" || code === "ERR_INVALID_ARG_TYPE"
+              ? "not a valid path"
+              : `${code ?? e}`
     return { ok: false, why }
   }
 }

@@ -116,10 +116,15 @@ describe("a job's cwd, from the CLI", () => {
     expect(jobs(["--home", "rel/home", "wait", id], { cwd: dir }).code).toBe(3)
     expect(Fs.existsSync(Path.join(dir, "rel/home/jobs", id, "events.jsonl"))).toBe(true)
 
-    const byEnv = jobs(["run", "--json", "--", "sh", "-c", "exit 4"], { cwd: dir, env: { JOBS_HOME: "rel/env" } })
+    // the job inherits JOBS_HOME made absolute: a `jobs` it runs from its own cwd finds the same home
+    const byEnv = jobs(["run", "--cwd", "sub", "--json", "--", "sh", "-c", 'echo "$JOBS_HOME"; exit 4'], {
+      cwd: dir,
+      env: { JOBS_HOME: "rel/env" }
+    })
     expect(byEnv.code, byEnv.stderr).toBe(0)
     const other = json<{ id: string }>(byEnv).id
     expect(jobs(["wait", other], { cwd: dir, env: { JOBS_HOME: "rel/env" } }).code).toBe(4)
+    expect(jobs(["logs", other], { cwd: dir, env: { JOBS_HOME: "rel/env" } }).stdout).toBe(`${dir}/rel/env\n`)
   })
 
   it("refuses to retry a job whose log recorded a relative cwd (older versions took it from an agent or a form)", () => {
