@@ -274,6 +274,7 @@ const app = (options: Options) =>
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
       const { job } = yield* jobs.submit({
         command: argv,
+        // no base here: a relative path is refused by core, never taken from the server's own directory
         cwd: typeof fields.cwd === "string" && fields.cwd !== "" ? fields.cwd : process.cwd(),
         env,
         name: typeof fields.name === "string" && fields.name !== "" ? fields.name : null,

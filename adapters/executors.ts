@@ -1,5 +1,6 @@
 // The executors this build ships, as the Executors service. The ssh and slurm executors (and ssh2 with them) are
 // loaded only when a job uses them: they would otherwise cost every command its start-up time.
+import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Executor from "../core/executor.ts"
@@ -60,5 +61,5 @@ export const forHome = (home: string): Executors["Type"] =>
     })
   ])
 
-/** Every executor of this build, as a layer. */
-export const layer = (home: string): Layer.Layer<Executors> => Layer.succeed(Executors, forHome(home))
+/** Every executor of this build, as a layer (a relative home is resolved now, once). */
+export const layer = (home: string): Layer.Layer<Executors> => Layer.succeed(Executors, forHome(Path.resolve(home)))

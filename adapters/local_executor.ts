@@ -103,6 +103,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
         "/bin/sh",
         [
           script,
+          Supervisor.umaskArg(spec),
           launch.paths.dir,
           launch.id,
           String(spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)),
@@ -151,10 +152,15 @@ const startChunk = (launches: ReadonlyArray<Executor.Launch>): Effect.Effect<voi
       const args: Array<string> = []
       for (const { id, spec, paths } of launches) {
         Supervisor.writeArgv(paths.dir, spec.cwd, spec.command)
-        args.push(paths.dir, id, String(spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs)))
+        args.push(
+          Supervisor.umaskArg(spec),
+          paths.dir,
+          id,
+          String(spec.timeoutSecs === null ? 0 : Math.ceil(spec.timeoutSecs))
+        )
         args.push(String(Math.ceil(spec.graceSecs)))
       }
-      const loop = 's=$1; shift; while [ "$#" -ge 4 ]; do sh "$s" "$1" "$2" "$3" "$4" - -- & shift 4; done'
+      const loop = 's=$1; shift; while [ "$#" -ge 5 ]; do sh "$s" "$1" "$2" "$3" "$4" "$5" - -- & shift 5; done'
       child = ChildProcess.spawn("/bin/sh", ["-c", loop, "sh", script, ...args], {
         detached: true,
         stdio: "ignore",

@@ -1,5 +1,6 @@
 // What touches the world: the supervisor script, the executors, /proc liveness. GPU instances (RemoteJob, the
 // provider clients, the emulator) have their own entry, adapters/gpu/mod.ts, so that nothing here loads them.
+import * as Path from "node:path"
 import * as Layer from "effect/Layer"
 import * as JobStore from "../core/job_store.ts"
 import * as Jobs from "../core/jobs.ts"
@@ -15,7 +16,8 @@ export * as Proc from "./proc.ts"
 export * as Supervisor from "./supervisor.ts"
 
 /**
- * Everything an Effect app needs to use jobs on one home: the Jobs service with the store and every executor.
+ * Everything an Effect app needs to use jobs on one home: the Jobs service with the store and every executor. A
+ * relative `home` is resolved against the current directory when `layer` is called.
  *
  * @example
  * import { Effect } from "effect"
@@ -28,5 +30,9 @@ export * as Supervisor from "./supervisor.ts"
  * })
  * Effect.runPromise(Effect.provide(program, layer("/tmp/my-jobs")))
  */
-export const layer = (home: string): Layer.Layer<Jobs.Jobs> =>
-  Jobs.layer.pipe(Layer.provide(Layer.merge(JobStore.layer(home), Executors.layer(home))))
+export const layer = (home: string): Layer.Layer<Jobs.Jobs> => {
+  // a relative home is taken from the directory of now, once: supervisors run from `/` and a later chdir of the app
+  // must not move the home
+  const absolute = Path.resolve(home)
+  return Jobs.layer.pipe(Layer.provide(Layer.merge(JobStore.layer(absolute), Executors.layer(absolute))))
+}

@@ -58,10 +58,12 @@ export const batchScript = (words: {
   readonly id: string
   readonly timeoutSecs: number | null
   readonly graceSecs: number
+  /** The supervisor's --umask argument (a shell word); without it, the job gets the umask Slurm gave the script. */
+  readonly umask?: string
 }): string =>
   "#!/bin/sh\n" +
   `# the batch script of jobs job ${words.id.replace(/[^A-Za-z0-9]/g, "")}: it becomes the job's supervisor\n` +
-  `exec /bin/sh ${words.supervisor} --slurm ${words.jobDir} ${words.id} ` +
+  `exec /bin/sh ${words.supervisor} ${words.umask === undefined ? "" : `${words.umask} `}--slurm ${words.jobDir} ${words.id} ` +
   `${words.timeoutSecs === null ? 0 : Math.ceil(words.timeoutSecs)} ${Math.ceil(words.graceSecs)} - --\n`
 
 /** The batch script of a job array: element N runs the batch script of the Nth job (shell words, quoted). */

@@ -80,7 +80,8 @@ const prepare = (launch: Executor.Launch): string => {
     jobDir: q(paths.dir),
     id: q(id),
     timeoutSecs: spec.timeoutSecs,
-    graceSecs: spec.graceSecs
+    graceSecs: spec.graceSecs,
+    umask: q(Supervisor.umaskArg(spec))
   })
   Fs.writeFileSync(batch, text, { mode: 0o700 })
   return batch

@@ -71,7 +71,10 @@ const viaSbatch = (launch: Executor.Launch, where: SshExecutor.RemoteJob, remote
   const options = Slurm.sbatchOptions(launch.spec, Slurm.jobName(launch.id, launch.spec.name)).map(q).join(" ")
   const output = Slurm.outputPath(remoteHome) === "/dev/null" ? "/dev/null" : `${where.jobDir}/slurm.out`
   return (
-    `umask 077 && printf '%s' ${q(text)} > ${batch} && chmod 700 ${batch} && cd / && ` +
+    // the batch script is private; sbatch runs under the login's umask, which Slurm gives the job (and the supervisor
+    // gives the command)
+    `_jumask=$(umask) && umask 077 && printf '%s' ${q(text)} > ${batch} && chmod 700 ${batch} && ` +
+    `umask "$_jumask" && cd / && ` +
     `LC_ALL=C sbatch ${options} --output=${output} ${batch}`
   )
 }

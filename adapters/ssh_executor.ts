@@ -168,7 +168,8 @@ const inTmux = (launch: Executor.Launch, where: RemoteJob, remoteHome: string): 
   // a stale session of the same name (a job id's short form repeats only by chance) goes first
   `tmux -S ${sessionOf(remoteHome, launch.id).socket} kill-session -t ${q(`=${sessionOf(remoteHome, launch.id).session}`)} 2>/dev/null || :; ` +
   `tmux -S ${sessionOf(remoteHome, launch.id).socket} -f /dev/null new-session -d -s ${sessionOf(remoteHome, launch.id).session} -- ` +
-  `/bin/sh ${where.script} --tmux ${where.jobDir} ${launch.id} ` +
+  // the worker login's umask (this shell's: the files above were written under 077, then it was restored)
+  `/bin/sh ${where.script} "--umask=$(umask)" --tmux ${where.jobDir} ${launch.id} ` +
   `${launch.spec.timeoutSecs === null ? 0 : Math.ceil(launch.spec.timeoutSecs)} ${Math.ceil(launch.spec.graceSecs)} - --`
 
 /**
@@ -206,7 +207,7 @@ export const start = (
           "exec /bin/sh -s",
           [
             "set -e",
-            // private files; the job itself (started by tmux below) keeps the worker's own umask
+            // private files; the job itself gets the worker login's umask (the launch passes it to the supervisor)
             "_jumask=$(umask)",
             "umask 077",
             `mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`,

@@ -4,8 +4,11 @@
 # Started and Exited events itself, forwards stop requests to the whole group (signal, grace, then KILL) and
 # enforces the timeout.
 #
-# usage: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
-#    or: supervisor.sh [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd and command from JOB_DIR/argv)
+# usage: supervisor.sh [--umask=MASK] [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS CWD -- CMD [ARGS...]
+#    or: supervisor.sh [--umask=MASK] [--tmux|--slurm] JOB_DIR JOB_ID TIMEOUT_SECS GRACE_SECS - --   (cwd, command from
+#        JOB_DIR/argv)
+#   --umask=MASK: the umask the command and the hooks run under (the submitter's), else the one this script was
+#   started with. The supervisor's own files are private (umask 077); the command gets MASK back right before exec.
 #   TIMEOUT_SECS 0 means none. The command's environment is exactly what JOB_DIR/env exports, plus
 #   JOBS_PROGRESS=JOB_DIR/progress (a program may append "DONE TOTAL [MESSAGE]" lines to it) and JOBS_ID=JOB_ID (which
 #   also tells the job's processes from others that got its process group's number after it). It starts with every
@@ -21,7 +24,8 @@
 #   before the job is stopped as usual, so the job ends timed-out or stopped rather than failed.
 # Variables start with _j so that nothing from a job's environment can collide with them.
 
-_jtmux= _jwritermode= _jslurm=
+_jtmux= _jwritermode= _jslurm= _jumask=
+case $1 in --umask=*) _jumask=${1#--umask=} && shift ;; esac
 if [ "$1" = "--tmux" ]; then
   _jtmux=1
   shift
@@ -58,6 +62,7 @@ _jtrapped=
 _jkiller=
 _jwatch=
 _jdfl=
+case $_jumask in '' | *[!0-7]*) _jumask=$(umask) ;; esac
 umask 077
 
 _jnow() {
@@ -215,6 +220,7 @@ _jrunhook() {
   [ -n "$2" ] || return 0
   (
     cd "$_jcwd" 2>/dev/null || cd /
+    umask "$_jumask"
     env -i sh -c '. "$0" 2>/dev/null; JOBS_ID=$1 JOBS_STATUS=$2 JOBS_EXIT_CODE=$3 JOBS_NAME=$4 JOBS_GROUP=$5
       export JOBS_ID JOBS_STATUS JOBS_EXIT_CODE JOBS_NAME JOBS_GROUP; exec sh -c "$6"' \
       "$_jd/env" "$_jid" "$_jstatus" "$_jcode" "$_jname" "$_jgroup" "$2"
@@ -444,6 +450,7 @@ if [ -n "$_jtmux" ]; then
   # the command's to the terminal.
   set -m
   exec 2>/dev/null
+  umask "$_jumask"
   _jclean env -i sh -c 'kill -STOP $$; . "$0" && TERM=$1 TMUX=$2 TMUX_PANE=$3 JOBS_PROGRESS=$4 JOBS_ID=$5 &&
     export TERM TMUX TMUX_PANE JOBS_PROGRESS JOBS_ID && shift 5 && exec "$@"' \
     "$_jd/env" "${TERM:-screen}" "$TMUX" "$TMUX_PANE" "$_jd/progress" "$_jid" "$@" 2>&1 &
@@ -460,6 +467,7 @@ else
   # setsid execs in place when its caller is not a group leader (a background child never is), and so does every
   # step before the command, so $! is the command's pid, its process group and its session. Where setsid is
   # missing, perl's POSIX::setsid does the same.
+  umask "$_jumask"
   if command -v setsid >/dev/null 2>&1; then
     _jclean setsid env -i sh -c '. "$0" && JOBS_PROGRESS=$1 JOBS_ID=$2 && export JOBS_PROGRESS JOBS_ID &&
       shift 2 && exec "$@"' "$_jd/env" "$_jd/progress" "$_jid" "$@" </dev/null >"$_jfifo" 2>&1 &
@@ -469,6 +477,8 @@ else
       "$_jd/env" "$_jd/progress" "$_jid" "$@" </dev/null >"$_jfifo" 2>&1 &
   fi
 fi
+# everything the supervisor writes from here on is private again
+umask 077
 _jpid=$!
 _jst=$(_jstarttime "$_jpid") || _jst=0
 _jemit Started started ",\"pid\":$_jpid,\"pgid\":$_jpid,\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"startTime\":$_jst,\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"

@@ -4,6 +4,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as EnvFile from "../core/env_file.ts"
 import { makeDirs } from "../core/job_store.ts"
+import type { Event } from "../events/mod.ts"
 import text from "./supervisor.sh?raw"
 
 /** The script's text. */
@@ -16,6 +17,12 @@ export const version: string = Crypto.createHash("sha256").update(text).digest("
 export const fileName = `supervisor-${version}.sh`
 
 const shQuote = EnvFile.shQuote
+
+/**
+ * The supervisor's `--umask=MASK` argument: the umask the spec recorded (the submitter's), which the command gets
+ * right before exec. Empty for a spec of an earlier version: the command then gets the supervisor's starting umask.
+ */
+export const umaskArg = (spec: Event.JobSpec): string => `--umask=${spec.umask ?? ""}`
 
 /**
  * Writes JOB_DIR/argv, which the supervisor sources when it is given no command (`- --`): its cwd and argv,

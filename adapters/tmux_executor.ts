@@ -62,6 +62,8 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
         "--",
         "/bin/sh",
         script,
+        // the submitter's umask: the home's tmux server may have been started under another
+        Supervisor.umaskArg(spec),
         "--tmux",
         paths.dir,
         id,

@@ -4,6 +4,7 @@
 // other commands nothing at start-up.
 
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import {
@@ -35,7 +36,11 @@ const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optional(s)
 const inputs = {
   run: Schema.Struct({
     command: Schema.NonEmptyArray(Schema.String).annotations({ description: "the argv, run without a shell" }),
-    cwd: opt(Schema.String.annotations({ description: "directory to run in (default: the server's)" })),
+    cwd: opt(
+      Schema.String.annotations({
+        description: "absolute path of the directory to run in (default: the server's); a relative one is refused"
+      })
+    ),
     name: opt(Schema.String),
     env: opt(Schema.Record({ key: Schema.String, value: Schema.String })),
     timeoutSecs: opt(Schema.Number),
@@ -45,7 +50,7 @@ const inputs = {
   }),
   list: Schema.Struct({
     all: opt(Schema.Boolean.annotations({ description: "every project, not only the cwd's" })),
-    cwd: opt(Schema.String),
+    cwd: opt(Schema.String.annotations({ description: "absolute path: list the jobs of its project" })),
     status: opt(Schema.Array(Contract.Status)),
     limit: opt(Schema.Number.annotations({ description: "newest first, at most this many (default 50, 0: all)" }))
   }),
@@ -133,6 +138,7 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
       Effect.flatMap(Jobs, (jobs) =>
         jobs.submit({
           command: input.command,
+          // no base: an agent's relative path is refused by core, never taken from the server's own directory
           cwd: input.cwd ?? process.cwd(),
           env: { ...serverEnv(), ...input.env },
           name: input.name ?? null,
@@ -143,13 +149,19 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
         })
       ).pipe(Effect.map(({ job, existing }) => ({ ...job, existing }))),
     list: (input) =>
-      Effect.flatMap(Jobs, (jobs) =>
-        jobs.list({
-          project: input.all === true ? undefined : Project.detect(input.cwd ?? process.cwd()),
-          statuses: input.status,
-          limit: input.limit ?? 50
-        })
-      ),
+      input.cwd !== undefined && input.all !== true && !Path.isAbsolute(input.cwd)
+        ? Effect.fail(
+            new InvalidInput({
+              message: `Cannot list the jobs of "${input.cwd}": the directory is relative; give an absolute path`
+            })
+          )
+        : Effect.flatMap(Jobs, (jobs) =>
+            jobs.list({
+              project: input.all === true ? undefined : Project.detect(input.cwd ?? process.cwd()),
+              statuses: input.status,
+              limit: input.limit ?? 50
+            })
+          ),
     status: (input) =>
       Effect.flatMap(Jobs, (jobs) => jobs.get(input.id)).pipe(
         Effect.map((job) => ({

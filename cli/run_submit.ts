@@ -5,6 +5,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Cwd from "../core/cwd.ts"
 import * as Duration from "../core/duration.ts"
 import * as EnvFile from "../core/env_file.ts"
 import { InvalidInput } from "../core/errors.ts"
@@ -137,6 +138,15 @@ const buildEnv = Effect.fn("jobs.run.env")(function* (
   return env
 })
 
+/** A path after its symlinks (the cwd is compared as Cwd.resolve settled it), or as it is when it cannot be read. */
+const realPath = (path: string): string => {
+  try {
+    return Fs.realpathSync(path)
+  } catch {
+    return Path.resolve(path)
+  }
+}
+
 /** The shell commands of a `--each` file (or `-` for stdin): one per line; blank lines and `#` comments skipped. */
 const eachLines = (each: string, cwd: string) =>
   Effect.try({
@@ -206,9 +216,10 @@ export const submit = Effect.fn("jobs.run")(function* (
       message: `Cannot parse --max-log-size "${flags.maxLogSize.value}": use a size such as 512K, 100M or 2G`
     })
   }
-  const cwd = Path.resolve(
-    invocation.cwd,
-    Option.getOrElse(flags.cwd, () => ".")
+  // settled here (core's one resolution), before the push guard below looks at it
+  const cwd = yield* Cwd.resolve(
+    Option.getOrElse(flags.cwd, () => "."),
+    invocation.cwd
   )
   // a job on a worker gets only what --env / --env-file name, never this shell's environment (DESIGN §4a)
   yield* GpuRun.refuseStray(flags)
@@ -276,7 +287,7 @@ export const submit = Effect.fn("jobs.run")(function* (
       ["/", "the root folder"],
       [Os.homedir(), "your home folder"],
       [Os.tmpdir(), "the temp folder"]
-    ].find(([dir]) => dir !== undefined && Path.resolve(dir) === cwd)
+    ].find(([dir]) => dir !== undefined && realPath(dir) === cwd)
     if (tooBroad !== undefined) {
       return yield* new InvalidInput({
         message: `Cannot push ${cwd} (${tooBroad[1]}) to the ${gpu === undefined ? "worker" : "instance"}: cd into a project folder, or pass -n to push nothing`

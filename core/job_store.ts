@@ -359,4 +359,8 @@ export class JobStore extends Context.Tag("jobs/JobStore")<JobStore, ReturnType<
  * @example
  * Effect.provide(program, JobStore.layer("/tmp/jobs-home"))
  */
-export const layer = (home: string): Layer.Layer<JobStore> => Layer.sync(JobStore, () => make(home))
+export const layer = (home: string): Layer.Layer<JobStore> => {
+  // a relative home is resolved now, once (not when the layer is built, after the app may have changed directory)
+  const absolute = Path.resolve(home)
+  return Layer.sync(JobStore, () => make(absolute))
+}

@@ -265,7 +265,11 @@ export const make = Effect.gen(function* () {
         : yield* Effect.timeoutOption(untilEnded, `${options.timeoutSecs} seconds`)
     })
 
-  /** Runs a job again: its whole spec (every executor's part) and environment, a new id, linked by `retryOf`. */
+  /**
+   * Runs a job again: its whole spec (every executor's part), environment and umask, a new id, linked by `retryOf`.
+   * Its recorded cwd is used as it is: a relative one (written by earlier versions) is refused, never taken from this
+   * process's directory.
+   */
   const retry = (reference: string) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
@@ -301,7 +305,9 @@ export const make = Effect.gen(function* () {
         slurm: spec.slurm ?? null,
         // the whole GPU part (bootstrap, downloads, keep-alive...); a new instance, never the one the first run held
         ...(spec.gpu === undefined || spec.gpu === null ? {} : { gpu: { ...spec.gpu, instance: null } }),
-        ...(noPush ? { sync: false } : {})
+        ...(noPush ? { sync: false } : {}),
+        // the umask it ran under; a log of an earlier version has none, and the retry gets this process's
+        ...(spec.umask === undefined ? {} : { umask: spec.umask })
       })
     })
 

@@ -1,6 +1,13 @@
 // The domain of jobs: spec and state, the fold, ids and references, the JobStore and Jobs services, the
 // Executor port.
 
+/**
+ * Where a job runs: a cwd settled once to the real path of an existing directory (a relative one only with a base).
+ *
+ * @example
+ * const cwd = yield* Cwd.resolve("build", process.cwd())
+ */
+export * as Cwd from "./cwd.ts"
 /** Durations such as 90s, 30m, 2h. */
 export * as Duration from "./duration.ts"
 /** The env file format. */
@@ -36,3 +43,10 @@ export * as Project from "./project.ts"
 export * as Provider from "./provider.ts"
 /** Resolving a reference (id, short id, name, prefix) to one job. */
 export * as Reference from "./reference.ts"
+/**
+ * The umask a job's command runs under: the submitter's, recorded in the spec.
+ *
+ * @example
+ * Umask.current() // "0022"
+ */
+export * as Umask from "./umask.ts"

@@ -1,10 +1,10 @@
 // Submitting a job and settling what its log cannot know by itself (a vanished supervisor). Kept apart from the
 // rest of the Jobs service so that `jobs run` loads no Stream, no file watcher: start-up is a feature.
 
-import * as Fs from "node:fs"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
+import * as Cwd from "./cwd.ts"
 import * as EnvFile from "./env_file.ts"
 import { InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
 import type { Executors, Launch } from "./executor.ts"
@@ -17,6 +17,7 @@ import * as Process from "./process.ts"
 import * as Progress from "./progress.ts"
 import * as Project from "./project.ts"
 import * as Reference from "./reference.ts"
+import * as Umask from "./umask.ts"
 
 /** The time of an event, ISO-8601 UTC. */
 export const now = () => new Date().toISOString()
@@ -27,7 +28,12 @@ export const eventId = () => Ids.make()
 export interface SubmitInput {
   /** The argv, run without a shell. */
   readonly command: ReadonlyArray<string>
+  /** The directory to run in: absolute, or relative to `relativeTo` (without it, a relative one is refused). */
   readonly cwd: string
+  /** The directory a relative `cwd` is taken from (the CLI gives its own). */
+  readonly relativeTo?: string | undefined
+  /** The umask the command runs under, such as "0022" (default: this process's). */
+  readonly umask?: string | undefined
   /** The job's whole environment (values go to the 0600 env file only). */
   readonly env: Readonly<Record<string, string>>
   readonly name?: string | null | undefined
@@ -95,7 +101,8 @@ const specOf = (
   maxLogBytes: input.maxLogBytes ?? config.maxLogBytes,
   ...(input.gpu === undefined ? {} : { gpu: input.gpu }),
   // only a Slurm job's spec has the field, so every other log stays as it was
-  ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm })
+  ...(input.slurm === undefined || input.slurm === null ? {} : { slurm: input.slurm }),
+  ...(input.umask === undefined ? {} : { umask: input.umask })
 })
 
 /** What makes a request other than the one a job was submitted with (its command, cwd, executor or worker). */
@@ -246,7 +253,11 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       return yield* store.read(id)
     })
 
-  const validate = (input: SubmitInput) =>
+  /**
+   * Checks what a caller asked, and returns it with its cwd settled (absolute and real, by Cwd.resolve) and its umask
+   * known. A batch passes its `cwds` and `umask`, so that what its jobs share is looked up once.
+   */
+  const validate = (input: SubmitInput, cwds = new Map<string, string>(), umask?: string) =>
     Effect.gen(function* () {
       if (input.command.length === 0 || input.command[0] === "") {
         return yield* new InvalidInput({
@@ -260,13 +271,11 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
           })
         }
       }
-      let isDir = false
-      try {
-        isDir = Fs.statSync(input.cwd).isDirectory()
-      } catch {
-        isDir = false
+      if (input.umask !== undefined && !Umask.is(input.umask)) {
+        return yield* new InvalidInput({
+          message: `Cannot use umask "${input.umask}": it is four octal digits, such as 0022`
+        })
       }
-      if (!isDir) return yield* new InvalidInput({ message: `Cannot run job in "${input.cwd}": not a directory` })
       if (input.progressPattern !== undefined && input.progressPattern !== null) {
         let why: string | undefined
         try {
@@ -292,6 +301,10 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       if (input.timeoutSecs !== undefined && input.timeoutSecs !== null && !(input.timeoutSecs > 0)) {
         return yield* new InvalidInput({ message: `Cannot use timeout "${input.timeoutSecs}": it must be above zero` })
       }
+      const asked = `${input.relativeTo ?? ""}\0${input.cwd}`
+      const cwd = cwds.get(asked) ?? (yield* Cwd.resolve(input.cwd, input.relativeTo))
+      cwds.set(asked, cwd)
+      return { ...input, cwd, relativeTo: undefined, umask: input.umask ?? umask ?? Umask.current() }
     })
 
   /**
@@ -329,10 +342,10 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
     })
 
   const submit = (
-    input: SubmitInput
+    asked: SubmitInput
   ): Effect.Effect<Submission, InvalidInput | StorageError | StartFailed | Unavailable> =>
     Effect.gen(function* () {
-      yield* validate(input)
+      const input = yield* validate(asked)
       const kind = input.executor ?? "local"
       const executor = yield* executorFor(kind)
       const config = yield* Config.load(store.layout)
@@ -405,12 +418,16 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
    * together when it can. Idempotency keys are per job and have no place here.
    */
   const submitMany = (
-    inputs: ReadonlyArray<SubmitInput>
+    asked: ReadonlyArray<SubmitInput>
   ): Effect.Effect<ReadonlyArray<Submission>, InvalidInput | StorageError | StartFailed | Unavailable> =>
     Effect.gen(function* () {
-      if (inputs.length === 0) return []
-      for (const input of inputs) {
-        yield* validate(input)
+      if (asked.length === 0) return []
+      const cwds = new Map<string, string>()
+      const umask = Umask.current()
+      const inputs: Array<SubmitInput> = []
+      for (const one of asked) {
+        const input = yield* validate(one, cwds, umask)
+        inputs.push(input)
         if (input.key !== undefined && input.key !== null) {
           return yield* new InvalidInput({
             message: "Cannot submit a batch with an idempotency key: a key names one job"

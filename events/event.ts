@@ -53,11 +53,14 @@ export const SlurmSpec = Schema.Struct({
 }).annotations({ identifier: "SlurmSpec" })
 export type SlurmSpec = typeof SlurmSpec.Type
 
+/** A umask as `umask` prints it: four octal digits, such as "0022". */
+export const Umask = Schema.String.pipe(Schema.pattern(/^0[0-7]{3}$/))
+
 /** What a job is: everything needed to run it again. Environment values are never part of it. */
 export const JobSpec = Schema.Struct({
   command: Schema.Array(Schema.String).annotations({ description: "the argv, executed without a shell" }),
   name: Schema.NullOr(Schema.String),
-  cwd: Schema.String,
+  cwd: Schema.String.annotations({ description: "the absolute, real path of the directory it runs in" }),
   project: Schema.String.annotations({ description: "git root of the cwd, else the cwd" }),
   executor: Schema.String.annotations({ description: "local, tmux, ssh, gpu or slurm" }),
   worker: Schema.NullOr(Schema.String),
@@ -89,6 +92,13 @@ export const JobSpec = Schema.Struct({
   gpu: Schema.optional(Schema.NullOr(GpuSpec).annotations({ description: "the GPU instance of an executor gpu job" })),
   slurm: Schema.optional(
     Schema.NullOr(SlurmSpec).annotations({ description: "the sbatch request of a job run through Slurm" })
+  ),
+  umask: Schema.optional(
+    Umask.annotations({
+      description:
+        "the umask of the process that submitted the job, which a job on this machine runs under (a job on a " +
+        "worker gets the worker login's); absent in logs of earlier versions, whose jobs ran under 0077"
+    })
   )
 }).annotations({ identifier: "JobSpec" })
 export type JobSpec = typeof JobSpec.Type

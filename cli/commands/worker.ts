@@ -31,7 +31,8 @@ const probe = (connection: string, remoteHome: string, acceptNewHostKey = false)
         const r = await Ssh.exec(
           client,
           `for t in sh tmux rsync; do command -v $t >/dev/null 2>&1 && echo "has $t"; done; ` +
-            `mkdir -p ${home} 2>/dev/null; df -Pk ${home} 2>/dev/null | tail -n 1`
+            // the worker's home is private (0700) whatever the login's umask, as a home here is
+            `(umask 077 && mkdir -p ${home}) 2>/dev/null; df -Pk ${home} 2>/dev/null | tail -n 1`
         )
         const latencyMs = Math.round(performance.now() - t0)
         const free = Number(r.stdout.trim().split("\n").pop()?.split(/\s+/)[3] ?? Number.NaN) * 1024

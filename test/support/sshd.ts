@@ -55,6 +55,8 @@ export type HostKeyType = "ed25519" | "ecdsa"
 export interface Options {
   /** Show clients only this host key (sshd's HostKeyAlgorithms), though the server has both. Default: either. */
   readonly present?: HostKeyType
+  /** The umask its sessions (a worker's login shells) get. */
+  readonly umask?: string
 }
 
 const algorithm: Record<HostKeyType, string> = { ed25519: "ssh-ed25519", ecdsa: "ecdsa-sha2-nistp256" }
@@ -111,7 +113,14 @@ export const start = async (options: Options = {}): Promise<Sshd> => {
   )
   let child: ChildProcess.ChildProcess | undefined
   const startServer = async () => {
-    child = ChildProcess.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" })
+    child =
+      options.umask === undefined
+        ? ChildProcess.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" })
+        : ChildProcess.spawn(
+            "/bin/sh",
+            ["-c", 'umask "$0" && exec /usr/sbin/sshd -D -e -f "$1"', options.umask, config],
+            { stdio: "ignore" }
+          )
     await listening(port)
   }
   await startServer()
