@@ -23,7 +23,7 @@ import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
-import { Follow } from "../events/mod.ts"
+import { Follow, RegularFile } from "../events/mod.ts"
 import * as Html from "./_dashboard_html.ts"
 
 /** How the dashboard is served. */
@@ -257,9 +257,11 @@ const app = (options: Options) =>
     Effect.catchAllCause((cause) => json({ error: `Cannot answer: ${Cause.pretty(cause).split("\n")[0]}` }, 500))
   )
 
+// a job folder's files are read only when they are regular files (RegularFile): a link or a FIFO planted in the
+// folder reads as empty here, never as the file it points to, and never blocks the server
 const fileSize = (path: string): number => {
   try {
-    return Fs.statSync(path).size
+    return RegularFile.sizeSync(path) ?? 0
   } catch {
     return 0
   }
@@ -268,26 +270,14 @@ const fileSize = (path: string): number => {
 const readRange = (path: string, from: number, to: number): string => {
   if (to <= from) return ""
   try {
-    const fd = Fs.openSync(path, "r")
-    try {
-      const buffer = Buffer.alloc(to - from)
-      return buffer.subarray(0, Fs.readSync(fd, buffer, 0, buffer.length, from)).toString("utf8")
-    } finally {
-      Fs.closeSync(fd)
-    }
+    return RegularFile.readSync(path, from, to - from)?.toString("utf8") ?? ""
   } catch {
     return ""
   }
 }
 
 /** The names (never the values) of a job's environment. */
-const readEnvNames = (path: string): Record<string, string> => {
-  try {
-    return EnvFile.parse(Fs.readFileSync(path, "utf8"))
-  } catch {
-    return {}
-  }
-}
+const readEnvNames = (path: string): Record<string, string> => EnvFile.parse(RegularFile.readTextOr(path, ""))
 
 /** A job's events and output as SSE messages; every id says where both stand. Ends after the job has ended. */
 const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: number) => {

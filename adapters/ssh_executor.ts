@@ -15,7 +15,7 @@ import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import * as Workers from "../core/workers.ts"
-import { EventLog } from "../events/mod.ts"
+import { EventLog, RegularFile } from "../events/mod.ts"
 import * as Ssh from "./ssh.ts"
 import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
@@ -210,7 +210,7 @@ export const start = (
             "umask 077",
             `mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`,
             `[ -f ${script} ] || { ${hereDoc(`cat > ${script}.tmp.$$`, Supervisor.script)} mv ${script}.tmp.$$ ${script}; }`,
-            hereDoc(`cat > ${jobDir}/env`, Fs.readFileSync(paths.envPath, "utf8")),
+            hereDoc(`cat > ${jobDir}/env`, RegularFile.readTextOr(paths.envPath, "")),
             hereDoc(`cat > ${jobDir}/argv`, argv),
             'umask "$_jumask"',
             // without a push the job starts in this same round trip
@@ -317,7 +317,7 @@ const eventsOffset = (paths: Home.JobPaths): number => {
 /** Appends the complete remote event lines not in the local log yet, and records how far the remote log was read. */
 const appendEvents = (paths: Home.JobPaths, lines: ReadonlyArray<string>, remoteOffset: number) =>
   withMirrorLock(paths, () => {
-    const seen = new Set(Fs.readFileSync(paths.eventsPath, "utf8").split("\n").map(eventIdOf))
+    const seen = new Set(RegularFile.readTextOr(paths.eventsPath, "").split("\n").map(eventIdOf))
     const fresh = lines.filter((l) => {
       const id = eventIdOf(l)
       if (l === "" || id === undefined || seen.has(id)) return false
@@ -332,7 +332,7 @@ const appendEvents = (paths: Home.JobPaths, lines: ReadonlyArray<string>, remote
 /** The size of the local copy of the output: where mirroring resumes. */
 const outputSize = (paths: Home.JobPaths): number => {
   try {
-    return Fs.statSync(paths.logPath).size
+    return RegularFile.sizeSync(paths.logPath) ?? 0
   } catch {
     return 0
   }
@@ -344,8 +344,11 @@ const outputSize = (paths: Home.JobPaths): number => {
  */
 const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
   if (data.length === 0) return
-  const fd = Fs.openSync(paths.logPath, Fs.constants.O_WRONLY | Fs.constants.O_CREAT, 0o600)
+  // never through a link planted in place of the log, never into a FIFO
+  const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = Fs.constants
+  const fd = Fs.openSync(paths.logPath, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
   try {
+    if (!Fs.fstatSync(fd).isFile()) throw new Error(`"${paths.logPath}" is not a regular file`)
     let done = 0
     while (done < data.length) done += Fs.writeSync(fd, data, done, data.length - done, offset + done)
   } finally {

@@ -1,8 +1,7 @@
 // Progress and ETA from what a job already writes: tqdm bars and `--progress-pattern` matches in the tail of its
 // output, and lines a program appends to the file named by JOBS_PROGRESS. It is read when someone looks (list,
 // status, wait, logs -f); nothing runs while the job does, and only the tail of a file is ever read.
-import * as Fs from "node:fs"
-import type { Event } from "../events/mod.ts"
+import { type Event, RegularFile } from "../events/mod.ts"
 import type * as JobState from "./job_state.ts"
 
 /** What one source says. */
@@ -20,22 +19,12 @@ export interface Found {
 /** How much of the end of a file is read: a tqdm line is ~100 bytes, redrawn with `\r` in place. */
 export const TAIL_BYTES = 16 * 1024
 
-/** The last `bytes` bytes of a file as text ("" when it cannot be read). */
+/** The last `bytes` bytes of a regular file as text ("" when it is missing, not a regular file, or unreadable). */
 export const readTail = (path: string, bytes = TAIL_BYTES): string => {
-  let fd: number
   try {
-    fd = Fs.openSync(path, "r")
+    return RegularFile.readTailSync(path, bytes)?.toString("utf8") ?? ""
   } catch {
     return ""
-  }
-  try {
-    const size = Fs.fstatSync(fd).size
-    const length = Math.min(size, bytes)
-    const buffer = Buffer.allocUnsafe(length)
-    const n = Fs.readSync(fd, buffer, 0, length, size - length)
-    return buffer.subarray(0, n).toString("utf8")
-  } finally {
-    Fs.closeSync(fd)
   }
 }
 

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
 import * as EnvFile from "./env_file.ts"
-import { InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
+import { DamagedJob, InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
 import type { Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
@@ -119,6 +119,20 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
         )
       : Effect.void
 
+  /** One warning per damaged folder and process: "skipped ID: cannot read events.jsonl: not a regular file". */
+  const warnDamaged = (loaded: Loaded) =>
+    loaded.damaged !== null && !reported.has(`damaged ${loaded.state.id}`)
+      ? Effect.sync(() => reported.add(`damaged ${loaded.state.id}`)).pipe(
+          Effect.zipRight(Effect.logWarning(`skipped ${loaded.state.id}: ${loaded.damaged}`))
+        )
+      : Effect.void
+
+  /** A job that can be shown, or DamagedJob. */
+  const readable = (loaded: Loaded): Effect.Effect<Loaded, DamagedJob> =>
+    loaded.damaged === null
+      ? Effect.succeed(loaded)
+      : Effect.fail(new DamagedJob({ id: loaded.state.id, reason: loaded.damaged }))
+
   /** The job object, with the progress its log recorded or, while it runs, what its files say now. */
   const toObject = (loaded: Loaded) => {
     const { state } = loaded
@@ -131,7 +145,9 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
 
   /** An ended job's last progress goes into its log once, so it outlives the files it was read from. */
   const recordProgress = (loaded: Loaded): Effect.Effect<Loaded> => {
-    if (!JobState.isTerminal(loaded.state.status) || loaded.state.progress !== null) return Effect.succeed(loaded)
+    if (loaded.damaged !== null || !JobState.isTerminal(loaded.state.status) || loaded.state.progress !== null) {
+      return Effect.succeed(loaded)
+    }
     const found = Progress.read(loaded.paths, loaded.state.spec)
     if (found === undefined) return Effect.succeed(loaded)
     const { done, total, message, source } = found
@@ -161,7 +177,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
-      if (JobState.isTerminal(loaded.state.status)) return loaded
+      if (loaded.damaged !== null || JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor === undefined) return loaded
       if (executor.observe !== undefined) {
@@ -402,7 +418,7 @@ export const make = (store: JobStore["Type"], executors: Executors["Type"]) => {
       return launches.map(({ id }) => ({ job: toObject(store.load(id)), existing: false }))
     })
 
-  return { submit, submitMany, refresh, executorFor, warnSkipped, toObject } as const
+  return { submit, submitMany, refresh, executorFor, warnSkipped, warnDamaged, readable, toObject } as const
 }
 
 let bootId: string | undefined

@@ -17,3 +17,10 @@ export * as EventLog from "./event_log.ts"
 export * as Follow from "./follow.ts"
 /** The JSON Schema generated from the event schema. */
 export * as JsonSchema from "./json_schema.ts"
+/**
+ * Reading a job folder's files safely: regular files only, never through a link, never blocking on a FIFO.
+ *
+ * @example
+ * const bytes = RegularFile.readSync(logPath) // undefined when missing; throws RegularFile.Unreadable
+ */
+export * as RegularFile from "./regular_file.ts"
