@@ -7,27 +7,23 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
+import * as Shell from "../core/shell.ts"
 import * as Workers from "../core/workers.ts"
 import { EventLog, RegularFile } from "../events/mod.ts"
 import * as Ssh from "./ssh.ts"
 import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A path under the worker's home as a shell word on the worker (`~/x` becomes "$HOME"/'x'). */
-export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>): string => {
-  const rest = parts.join("/")
-  const full = rest === "" ? remoteHome : `${remoteHome.replace(/\/+$/, "")}/${rest}`
-  return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
-}
+export const remotePath = Shell.homePath
 
 /** A registered worker (null: the default), or with the job's id a GPU job's instance (an ad-hoc worker). */
 export const workerOf = (layout: Home.Layout, name: string | null, jobId?: string) => Workers.find(layout, name, jobId)

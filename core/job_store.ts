@@ -12,6 +12,7 @@ import { StorageError } from "./errors.ts"
 import * as Home from "./home.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
+import * as Shell from "./shell.ts"
 
 /** A job read from its log. */
 export interface Loaded {
@@ -227,7 +228,7 @@ export const make = (home: string) => {
     after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
   ) =>
     attempt("write queue settings", paths(id).dir, () => {
-      const q = EnvFile.shQuote
+      const q = Shell.quote
       const text =
         `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
         `_jafter=${q((after?.jobs ?? []).join(" "))}\n_jafterany=${after?.any === true ? 1 : "''"}\n`
@@ -237,7 +238,7 @@ export const make = (home: string) => {
   /** The completion hooks the supervisor sources once the job has ended (fixed at submit). */
   const writeHooks = (id: string, name: string | null, job: string | null, config: string | null) =>
     attempt("write hooks", paths(id).dir, () => {
-      const q = (v: string | null) => EnvFile.shQuote(v ?? "")
+      const q = (v: string | null) => Shell.quote(v ?? "")
       const text = `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`
       Fs.writeFileSync(Path.join(paths(id).dir, "hooks"), text, { mode: 0o600 })
     })

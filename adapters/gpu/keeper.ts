@@ -20,6 +20,7 @@ import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
 import * as Provider from "../../core/provider.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import { type Event, EventLog, RegularFile } from "../../events/mod.ts"
 import * as Ssh from "../ssh.ts"
@@ -28,7 +29,7 @@ import type * as Mux from "../ssh_mux.ts"
 import guardScript from "./guard.sh?raw"
 import * as Providers from "./providers.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A stage of the way to the command that failed. */
 export class SetupError extends Data.TaggedError("SetupError")<{
