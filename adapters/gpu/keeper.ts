@@ -20,15 +20,16 @@ import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
 import * as Provider from "../../core/provider.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
-import { type Event, EventLog } from "../../events/mod.ts"
+import { type Event, EventLog, RegularFile } from "../../events/mod.ts"
 import * as Ssh from "../ssh.ts"
 import * as SshExecutor from "../ssh_executor.ts"
 import type * as Mux from "../ssh_mux.ts"
 import guardScript from "./guard.sh?raw"
 import * as Providers from "./providers.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A stage of the way to the command that failed. */
 export class SetupError extends Data.TaggedError("SetupError")<{
@@ -493,7 +494,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
         ? yield* attachExisting(gpu.instance, gpu)
         : yield* acquire(scope, gpu)
     yield* note(`instance ${held.offer.provider}:${held.created.id} is ready`)
-    const env = Fs.readFileSync(paths.envPath, "utf8")
+    const env = RegularFile.readTextOr(paths.envPath, "")
     yield* SshExecutor.start(
       { id, spec, paths, layout },
       undefined,

@@ -10,12 +10,12 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as EnvFile from "../../core/env_file.ts"
 import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import * as Provider from "../../core/provider.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import type { Event } from "../../events/mod.ts"
 import { EventLog } from "../../events/mod.ts"
@@ -94,7 +94,7 @@ export interface RemoteJob {
   readonly run: Effect.Effect<Handle, unknown, Jobs | Scope.Scope>
 }
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 const stopIfRunning = (jobs: Jobs["Type"], id: string) =>
   Effect.gen(function* () {

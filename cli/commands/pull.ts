@@ -7,15 +7,15 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as EnvFile from "../../core/env_file.ts"
 import { InvalidInput, JobStateConflict, untrustedText } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
 import { Jobs } from "../../core/jobs.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A path inside the work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
 export const normalize = Workers.normalizePath
