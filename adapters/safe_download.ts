@@ -127,7 +127,7 @@ export const fetch = (request: Request): string | undefined => {
     }
     const copied = Fs.readdirSync(temp)
     if (!contents) {
-      if (copied.length === 0) return "it is a symbolic link that leaves the work dir on the remote side"
+      if (copied.length === 0) return "it is a symbolic link on the remote side"
       if (request.name !== undefined && request.name !== copied[0])
         Fs.renameSync(Path.join(temp, copied[0]!), Path.join(temp, request.name))
     }
