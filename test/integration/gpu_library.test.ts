@@ -92,7 +92,8 @@ describe("RemoteJob", () => {
         const job = yield* RemoteJob.make({
           provision: { type: "A100", providers: ["runpod"] },
           bootstrap: ["echo step one", "echo step two"],
-          command: "cat ../data.txt; echo hello from the node; mkdir -p out && echo 42 > out/answer && ln -s /etc/passwd out/leak && ln -s ../.. out/up",
+          command:
+            "cat ../data.txt; echo hello from the node; mkdir -p out && echo 42 > out/answer && ln -s /etc/passwd out/leak && ln -s ../.. out/up",
           workingDir: "sub",
           workspace,
           env: { TOKEN: "t0k3n" },
