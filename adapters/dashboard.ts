@@ -25,7 +25,7 @@ import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
-import { Codec, Follow } from "../events/mod.ts"
+import { Codec, Follow, RegularFile } from "../events/mod.ts"
 import style from "./_dashboard.css?raw"
 import script from "./_dashboard_app.js?raw"
 import * as Html from "./_dashboard_html.ts"
@@ -350,9 +350,11 @@ const app = (options: Options) =>
     Effect.map(HttpServerResponse.setHeaders(SECURITY_HEADERS))
   )
 
+// a job folder's files are read only when they are regular files (RegularFile): a link or a FIFO planted in the
+// folder reads as empty here, never as the file it points to, and never blocks the server
 const fileSize = (path: string): number => {
   try {
-    return Fs.statSync(path).size
+    return RegularFile.sizeSync(path) ?? 0
   } catch {
     return 0
   }
@@ -361,26 +363,14 @@ const fileSize = (path: string): number => {
 const readRange = (path: string, from: number, to: number): string => {
   if (to <= from) return ""
   try {
-    const fd = Fs.openSync(path, "r")
-    try {
-      const buffer = Buffer.alloc(to - from)
-      return buffer.subarray(0, Fs.readSync(fd, buffer, 0, buffer.length, from)).toString("utf8")
-    } finally {
-      Fs.closeSync(fd)
-    }
+    return RegularFile.readSync(path, from, to - from)?.toString("utf8") ?? ""
   } catch {
     return ""
   }
 }
 
 /** The names (never the values) of a job's environment. */
-const readEnvNames = (path: string): Record<string, string> => {
-  try {
-    return EnvFile.parse(Fs.readFileSync(path, "utf8"))
-  } catch {
-    return {}
-  }
-}
+const readEnvNames = (path: string): Record<string, string> => EnvFile.parse(RegularFile.readTextOr(path, ""))
 
 /**
  * A line of a job's log as it may leave the server: decoded with the event schema and encoded again (never the line

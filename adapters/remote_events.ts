@@ -5,7 +5,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
-import { type Event, EventLog, WorkerEvents } from "../events/mod.ts"
+import { type Event, EventLog, RegularFile, WorkerEvents } from "../events/mod.ts"
 
 /** One complete line of the remote log, at known remote byte offsets; a line over the cap keeps no text. */
 export interface Line {
@@ -164,7 +164,7 @@ export const append = (
 ): Appended =>
   withMirrorLock(paths, () => {
     const done = offsets(paths)
-    const local = Fs.readFileSync(paths.eventsPath, "utf8")
+    const local = RegularFile.readTextOr(paths.eventsPath, "")
     const seen = new Set(local.split("\n").map(idOf))
     let started = local.includes('"type":"Started"')
     const tally: Tally = {}
@@ -243,5 +243,5 @@ const recordLocked = (paths: Home.JobPaths, id: string, local: string, tally: Ta
 /** Records refusals a caller gathered over several batches (a follow), in one MirrorRefused event. */
 export const record = (paths: Home.JobPaths, id: string, tally: Tally): void => {
   if (countOf(tally) === 0) return
-  withMirrorLock(paths, () => recordLocked(paths, id, Fs.readFileSync(paths.eventsPath, "utf8"), tally))
+  withMirrorLock(paths, () => recordLocked(paths, id, RegularFile.readTextOr(paths.eventsPath, ""), tally))
 }

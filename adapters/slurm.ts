@@ -50,7 +50,7 @@ export const outputPath = (path: string): string => (/[%\\]/.test(path) ? "/dev/
 /**
  * The batch script of one job: Slurm runs it in the allocation and it execs the supervisor in its --slurm mode, so
  * output, exit code, signals and events are a local job's. Its arguments are shell words, quoted by the caller
- * (`shQuote`, or a worker's `"$HOME"/'...'`); the command itself is in JOB_DIR/argv.
+ * (`Shell.quote`, or a worker's `"$HOME"/'...'`); the command itself is in JOB_DIR/argv.
  */
 export const batchScript = (words: {
   readonly supervisor: string

@@ -7,16 +7,16 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import * as EnvFile from "../core/env_file.ts"
 import { StartFailed, Unavailable } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
+import * as Shell from "../core/shell.ts"
 import { EventLog } from "../events/mod.ts"
 import * as Slurm from "./slurm.ts"
 import * as Supervisor from "./supervisor.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 interface Ran {
   readonly ok: boolean

@@ -3,17 +3,17 @@
 // sbatch, scontrol and scancel run on the worker over the same SSH stack.
 
 import * as Effect from "effect/Effect"
-import * as EnvFile from "../core/env_file.ts"
 import { StartFailed, Unavailable } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import type * as JobState from "../core/job_state.ts"
+import * as Shell from "../core/shell.ts"
 import * as Slurm from "./slurm.ts"
 import * as SlurmExecutor from "./slurm_executor.ts"
 import * as SshExecutor from "./ssh_executor.ts"
 import * as Mux from "./ssh_mux.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** Runs one shell command on a worker: its stdout, or the error (its stderr) it failed with. */
 const onWorker = async (

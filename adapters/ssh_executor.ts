@@ -7,28 +7,24 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
-import * as EnvFile from "../core/env_file.ts"
 import { StartFailed, untrustedText } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
+import * as Shell from "../core/shell.ts"
 import * as Workers from "../core/workers.ts"
-import { type Event, EventLog, WorkerEvents } from "../events/mod.ts"
+import { type Event, EventLog, RegularFile, WorkerEvents } from "../events/mod.ts"
 import * as RemoteEvents from "./remote_events.ts"
 import * as Ssh from "./ssh.ts"
 import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A path under the worker's home as a shell word on the worker (`~/x` becomes "$HOME"/'x'). */
-export const remotePath = (remoteHome: string, ...parts: ReadonlyArray<string>): string => {
-  const rest = parts.join("/")
-  const full = rest === "" ? remoteHome : `${remoteHome.replace(/\/+$/, "")}/${rest}`
-  return full === "~" ? '"$HOME"' : full.startsWith("~/") ? `"$HOME"/${q(full.slice(2))}` : q(full)
-}
+export const remotePath = Shell.homePath
 
 /** A registered worker (null: the default), or with the job's id a GPU job's instance (an ad-hoc worker). */
 export const workerOf = (layout: Home.Layout, name: string | null, jobId?: string) => Workers.find(layout, name, jobId)
@@ -212,7 +208,7 @@ export const start = (
             "umask 077",
             `mkdir -p ${remotePath(rh, "bin")} ${jobDir} ${workdir}`,
             `[ -f ${script} ] || { ${hereDoc(`cat > ${script}.tmp.$$`, Supervisor.script)} mv ${script}.tmp.$$ ${script}; }`,
-            hereDoc(`cat > ${jobDir}/env`, Fs.readFileSync(paths.envPath, "utf8")),
+            hereDoc(`cat > ${jobDir}/env`, RegularFile.readTextOr(paths.envPath, "")),
             hereDoc(`cat > ${jobDir}/argv`, argv),
             'umask "$_jumask"',
             // without a push the job starts in this same round trip
@@ -312,7 +308,7 @@ const judged = (variable: string, boot: string, pid: number, start: number) =>
 /** The size of the local copy of the output: where mirroring resumes. */
 const outputSize = (paths: Home.JobPaths): number => {
   try {
-    return Fs.statSync(paths.logPath).size
+    return RegularFile.sizeSync(paths.logPath) ?? 0
   } catch {
     return 0
   }
@@ -324,8 +320,11 @@ const outputSize = (paths: Home.JobPaths): number => {
  */
 const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
   if (data.length === 0) return
-  const fd = Fs.openSync(paths.logPath, Fs.constants.O_WRONLY | Fs.constants.O_CREAT, 0o600)
+  // never through a link planted in place of the log, never into a FIFO
+  const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = Fs.constants
+  const fd = Fs.openSync(paths.logPath, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
   try {
+    if (!Fs.fstatSync(fd).isFile()) throw new Error(`"${paths.logPath}" is not a regular file`)
     let done = 0
     while (done < data.length) done += Fs.writeSync(fd, data, done, data.length - done, offset + done)
   } finally {

@@ -2,8 +2,8 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import * as EnvFile from "../core/env_file.ts"
 import { makeDirs } from "../core/job_store.ts"
+import * as Shell from "../core/shell.ts"
 import type { Event } from "../events/mod.ts"
 import text from "./supervisor.sh?raw"
 
@@ -16,8 +16,6 @@ export const version: string = Crypto.createHash("sha256").update(text).digest("
 /** The script's file name in a home's bin/. */
 export const fileName = `supervisor-${version}.sh`
 
-const shQuote = EnvFile.shQuote
-
 /**
  * The supervisor's `--umask=MASK` argument: the umask the spec recorded (the submitter's), which the command gets
  * right before exec. Empty for a spec of an earlier version: the command then gets the supervisor's starting umask.
@@ -29,9 +27,13 @@ export const umaskArg = (spec: Event.JobSpec): string => `--umask=${spec.umask ?
  * quoted for sh. Used where the command must not travel as arguments (tmux's command line, batch starts).
  */
 export const writeArgv = (dir: string, cwd: string, command: ReadonlyArray<string>): void => {
-  Fs.writeFileSync(Path.join(dir, "argv"), `_jcwd=${shQuote(cwd)}\nset -- ${command.map(shQuote).join(" ")}\n`, {
-    mode: 0o600
-  })
+  Fs.writeFileSync(
+    Path.join(dir, "argv"),
+    `_jcwd=${Shell.quote(cwd)}\nset -- ${command.map(Shell.quote).join(" ")}\n`,
+    {
+      mode: 0o600
+    }
+  )
 }
 
 /**

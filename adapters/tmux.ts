@@ -2,9 +2,9 @@
 // Every call is an argv (no shell); user text that reaches a tmux option is escaped for tmux's formats.
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
-import * as EnvFile from "../core/env_file.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
+import * as Shell from "../core/shell.ts"
 
 /** The socket of a home's tmux server. */
 export const socket = (layout: Home.Layout): string => Path.join(layout.home, "tmux.sock")
@@ -58,7 +58,7 @@ export const hasSession = (layout: Home.Layout, id: string): boolean =>
 
 /** The exact command a user can type to attach to a job's session. */
 export const attachCommand = (layout: Home.Layout, id: string): string =>
-  `tmux -S ${EnvFile.shQuote(socket(layout))} attach -t ${sessionName(id)}`
+  `tmux -S ${Shell.quote(socket(layout))} attach -t ${sessionName(id)}`
 
 /**
  * Attaches the current terminal to a job's session, and returns when the user detaches or the session ends.

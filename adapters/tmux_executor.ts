@@ -6,17 +6,15 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Config from "../core/config.ts"
-import * as EnvFile from "../core/env_file.ts"
 import { StartFailed } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
+import * as Shell from "../core/shell.ts"
 import * as LocalExecutor from "./local_executor.ts"
 import * as Supervisor from "./supervisor.ts"
 import * as Tmux from "./tmux.ts"
-
-const shQuote = EnvFile.shQuote
 
 /** Text for a tmux status option: no format (`#`) or strftime (`%`) sequence survives from it. */
 const literal = (text: string): string => Tmux.escapeFormat(text).replaceAll("%", "%%")
@@ -25,7 +23,7 @@ const literal = (text: string): string => Tmux.escapeFormat(text).replaceAll("%"
 const statusScript = (eventsPath: string, startedAtSecs: number): string =>
   `#!/bin/sh
 # the live part of the status bar of a tmux job (written by jobs)
-last=$(tail -n 1 ${shQuote(eventsPath)} 2>/dev/null)
+last=$(tail -n 1 ${Shell.quote(eventsPath)} 2>/dev/null)
 case $last in
   *'"type":"Exited"'*) code=$(printf '%s' "$last" | sed -n 's/.*"code":\\([0-9]*\\).*/\\1/p'); st="done [exit \${code:-signal}]" ;;
   *) st=running ;;
@@ -79,7 +77,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       const options: Array<[string, string]> = [
         ["status-left-length", "120"],
         ["status-left", literal(left)],
-        ["status-right", `#(sh ${literal(shQuote(status))})`],
+        ["status-right", `#(sh ${literal(Shell.quote(status))})`],
         ["status-interval", "1"],
         // one job, one window: the window list would only repeat the program's name
         ["window-status-format", ""],

@@ -3,7 +3,6 @@
 // tool errors carrying the CLI's one-line messages. Built as its own bundle (dist/mcp.cjs), so the SDK costs the
 // other commands nothing at start-up.
 
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
@@ -23,11 +22,12 @@ import * as Schema from "effect/Schema"
 import * as Adapters from "../adapters/mod.ts"
 import * as Tmux from "../adapters/tmux.ts"
 import * as Contract from "../core/contract.ts"
-import { InvalidInput } from "../core/errors.ts"
+import { InvalidInput, JobStateConflict } from "../core/errors.ts"
 import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
 import * as Project from "../core/project.ts"
+import { RegularFile } from "../events/mod.ts"
 
 const Id = Schema.String.annotations({ description: "job id, short id, name or unique prefix (at least 4 characters)" })
 const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optional(s)
@@ -117,6 +117,9 @@ const serverEnv = (): Record<string, string> => {
 }
 
 /** Starts the server on stdin/stdout and resolves when the client goes away. */
+
+/** Why a job folder's file could not be read, in words. */
+const reason = (e: unknown): string => (e instanceof RegularFile.Unreadable ? e.reason : RegularFile.reasonOf(e))
 export const main = async (args: ReadonlyArray<string>, version: string): Promise<number> => {
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(
@@ -172,35 +175,36 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
     summary: () => Effect.flatMap(Jobs, (jobs) => jobs.summary).pipe(Effect.map((s) => ({ ...s, version }))),
     logs: (input) =>
       Effect.flatMap(Jobs, (jobs) => jobs.get(input.id)).pipe(
-        Effect.map((job) => {
+        Effect.flatMap((job) =>
+          Effect.try({
+            // only a regular output.log is read: a link planted in the job's folder is refused, not followed
+            try: () => ({ job, size: RegularFile.sizeSync(job.logPath) ?? 0 }),
+            catch: (e) =>
+              new JobStateConflict({ message: `Cannot read the output of job "${job.shortId}": ${reason(e)}` })
+          })
+        ),
+        Effect.flatMap(({ job, size }) => {
           const offset =
             input.tailLines !== undefined ? tailOffset(job.logPath, input.tailLines) : Math.max(0, input.offset ?? 0)
           const max = Math.max(1, Math.min(input.maxBytes ?? 65536, 1024 * 1024))
-          let size = 0
-          let bytes = Buffer.alloc(0)
+          let bytes: Buffer = Buffer.alloc(0)
           try {
-            const fd = Fs.openSync(job.logPath, "r")
-            try {
-              size = Fs.fstatSync(fd).size
-              const buffer = Buffer.alloc(Math.max(0, Math.min(max, size - offset)))
-              const n = Fs.readSync(fd, buffer, 0, buffer.length, offset)
-              bytes = buffer.subarray(0, n)
-            } finally {
-              Fs.closeSync(fd)
-            }
-          } catch {
-            // no output yet
+            bytes = RegularFile.readSync(job.logPath, offset, Math.min(max, Math.max(0, size - offset))) ?? bytes
+          } catch (e) {
+            return Effect.fail(
+              new JobStateConflict({ message: `Cannot read the output of job "${job.shortId}": ${reason(e)}` })
+            )
           }
           // a slice that stops inside a UTF-8 character ends before it; the next call starts there
           const whole = utf8Boundary(bytes)
           const nextOffset = offset + whole
-          return {
+          return Effect.succeed({
             job: job.id,
             text: bytes.subarray(0, whole).toString("utf8"),
             offset,
             nextOffset,
             ended: JobState.isTerminal(job.status) && nextOffset >= size
-          }
+          })
         })
       ),
     wait: (input) =>
@@ -283,20 +287,11 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
     }
     const job = exit.value
     const path = m[2] === "events" ? job.eventsPath : job.logPath
-    let text = ""
-    try {
-      const size = Fs.statSync(path).size
-      const start = m[2] === "output" ? Math.max(0, size - 1024 * 1024) : 0
-      const fd = Fs.openSync(path, "r")
-      try {
-        const buffer = Buffer.alloc(size - start)
-        text = buffer.subarray(0, Fs.readSync(fd, buffer, 0, buffer.length, start)).toString("utf8")
-      } finally {
-        Fs.closeSync(fd)
-      }
-    } catch {
-      // nothing written yet
-    }
+    // nothing written yet reads as empty; a file that is not a regular one (a planted link, a FIFO) is refused
+    const text =
+      (m[2] === "output" ? RegularFile.readTailSync(path, 1024 * 1024) : RegularFile.readSync(path))?.toString(
+        "utf8"
+      ) ?? ""
     return {
       contents: [{ uri: request.params.uri, mimeType: m[2] === "events" ? "application/x-ndjson" : "text/plain", text }]
     }

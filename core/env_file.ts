@@ -1,24 +1,18 @@
 // The job's environment file: `export NAME='value'` lines that POSIX sh sources as is and that we parse back.
 
+import * as Shell from "./shell.ts"
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Whether a name can be exported by a POSIX shell. */
 export const isValidName = (name: string): boolean => NAME.test(name)
-
-/**
- * A word for POSIX sh that stands for `value` exactly: single quotes, with each `'` as `'\''`.
- *
- * @example
- * EnvFile.shQuote("it's") // 'it'\''s'
- */
-export const shQuote = (value: string): string => `'${value.replaceAll("'", "'\\''")}'`
 
 /** The file's text. Names a shell cannot export (and values with NUL) are left out. */
 export const render = (env: Readonly<Record<string, string>>): string => {
   let text = ""
   for (const [name, value] of Object.entries(env)) {
     if (!isValidName(name) || value.includes("\0")) continue
-    text += `export ${name}=${shQuote(value)}\n`
+    text += `export ${name}=${Shell.quote(value)}\n`
   }
   return text
 }

@@ -45,6 +45,17 @@ export class StorageError extends Data.TaggedError("StorageError")<{
   }
 }
 
+/** A job folder that cannot be read as a job: its log is missing, empty, unreadable, or not a regular file. */
+export class DamagedJob extends Data.TaggedError("DamagedJob")<{
+  readonly id: string
+  /** What is wrong, e.g. `cannot read events.jsonl: not a regular file`. */
+  readonly reason: string
+}> {
+  override get message() {
+    return `Cannot read job "${this.id}": ${this.reason} (jobs rm --force ${this.id} removes its folder)`
+  }
+}
+
 /** An operation refused because of the job's state (rm of a running job without --force). */
 export class JobStateConflict extends Data.TaggedError("JobStateConflict")<{ readonly message: string }> {}
 
@@ -65,6 +76,7 @@ export class Unavailable extends Data.TaggedError("Unavailable")<{ readonly exec
 /** Every error the Jobs service can fail with. */
 export type JobsError =
   | JobNotFound
+  | DamagedJob
   | AmbiguousReference
   | InvalidInput
   | StorageError

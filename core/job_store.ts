@@ -6,13 +6,14 @@ import * as Path from "node:path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Codec, type Event, EventLog } from "../events/mod.ts"
+import { Codec, type Event, EventLog, RegularFile } from "../events/mod.ts"
 import * as EnvFile from "./env_file.ts"
 import { StorageError } from "./errors.ts"
 import * as Home from "./home.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
 import * as Process from "./process.ts"
+import * as Shell from "./shell.ts"
 
 /** A job read from its log. */
 export interface Loaded {
@@ -22,7 +23,18 @@ export interface Loaded {
   readonly skipped: number
   /** The highest schema version above this build's in the log (its lines are left out), else 0. */
   readonly newer: number
+  /**
+   * What makes the folder unreadable as a job (`cannot read events.jsonl: not a regular file`), or null. A damaged
+   * folder is never shown as a job: readers warn once and go on, `rm --force` removes it.
+   */
+  readonly damaged: string | null
 }
+
+/**
+ * How long a folder may have no log, or an empty one, before it counts as damaged: a submit creates the folder, then
+ * the env file, then the log, and a reader may look in between.
+ */
+const CREATING_MS = 10_000
 
 const attempt = <A>(action: string, path: string, f: () => A): Effect.Effect<A, StorageError> =>
   Effect.try({ try: f, catch: (cause) => new StorageError({ action, path, cause }) })
@@ -83,7 +95,7 @@ export const queueFile = (
   priority: number,
   after: { readonly jobs: ReadonlyArray<string>; readonly any: boolean } | null
 ): readonly [string, string] => {
-  const q = EnvFile.shQuote
+  const q = Shell.quote
   return [
     "queue",
     `_jgroup=${q(group ?? "")}\n_jprio=${Math.trunc(priority)}\n` +
@@ -97,7 +109,7 @@ export const hooksFile = (
   job: string | null,
   config: string | null
 ): readonly [string, string] => {
-  const q = (v: string | null) => EnvFile.shQuote(v ?? "")
+  const q = (v: string | null) => Shell.quote(v ?? "")
   return ["hooks", `_jname=${q(name)}\n_jhook_job=${q(job)}\n_jhook_config=${q(config)}\n`]
 }
 
@@ -121,6 +133,18 @@ const parseClaim = (text: string): KeyClaim => {
       ? { pid: Number(pid), startTime: Number(startTime), bootId }
       : null
   return { owner, claimant }
+}
+
+/** A regular file's bytes; throws what StorageError words (a missing file is ENOENT, a FIFO or link is refused). */
+const readRegular = (path: string): Buffer => {
+  let bytes: Buffer | undefined
+  try {
+    bytes = RegularFile.readSync(path)
+  } catch (e) {
+    throw e instanceof RegularFile.Unreadable ? new Error(e.reason) : e
+  }
+  if (bytes === undefined) throw Object.assign(new Error("no such file"), { code: "ENOENT" })
+  return bytes
 }
 
 /** Builds the store of one home. */
@@ -150,31 +174,51 @@ export const make = (home: string) => {
   const load = (id: string): Loaded => {
     const p = paths(id)
     const replayed = EventLog.replaySync(p.eventsPath)
+    const state = JobState.fold(id, replayed.events)
     return {
-      state: JobState.fold(id, replayed.events),
+      state,
       paths: p,
       skipped: replayed.skipped,
-      newer: replayed.newer
+      newer: replayed.newer,
+      damaged: damageOf(id, p, replayed, state)
     }
   }
 
-  /** Reads a job from its log; never fails (a missing log is a job with no events). */
+  const damageOf = (
+    id: string,
+    p: Home.JobPaths,
+    replayed: EventLog.Replayed,
+    state: JobState.JobState
+  ): string | null => {
+    let folder: Fs.Stats
+    try {
+      folder = Fs.lstatSync(p.dir)
+    } catch {
+      return null
+    }
+    // a link in place of the folder would make every reader and writer work on files somewhere else
+    if (!folder.isDirectory()) return "cannot read the job folder: it is a symbolic link or not a folder"
+    if (replayed.problem !== undefined && replayed.problem !== "no such file") {
+      return `cannot read events.jsonl: ${replayed.problem}`
+    }
+    if (state.spec !== null) return null
+    if (Date.now() - Ids.time(id) < CREATING_MS) return null
+    if (replayed.problem !== undefined) return `cannot read events.jsonl: ${replayed.problem}`
+    if (replayed.events.length === 0 && replayed.skipped === 0) return "cannot read events.jsonl: it is empty"
+    return "cannot read events.jsonl: it has no Submitted event"
+  }
+
+  /** Reads a job from its log; never fails (a missing or damaged log is a job with no events, and says so). */
   const read = (id: string) => Effect.sync(() => load(id))
 
   /** The name in a job's first line, read cheaply for reference resolution. */
   const nameOf = (id: string): string | null => {
     const p = paths(id)
     try {
-      const fd = Fs.openSync(p.eventsPath, "r")
-      try {
-        const buffer = Buffer.allocUnsafe(16 * 1024)
-        const n = Fs.readSync(fd, buffer, 0, buffer.length, 0)
-        const firstLine = buffer.subarray(0, n).toString("utf8").split("\n", 1)[0]!
-        const submitted = Codec.decodeLine(firstLine)
-        return submitted?.type === "Submitted" ? submitted.spec.name : null
-      } finally {
-        Fs.closeSync(fd)
-      }
+      const head = RegularFile.readSync(p.eventsPath, 0, 16 * 1024)
+      if (head === undefined) return null
+      const submitted = Codec.decodeLine(head.toString("utf8").split("\n", 1)[0]!)
+      return submitted?.type === "Submitted" ? submitted.spec.name : null
     } catch {
       return null
     }
@@ -222,7 +266,7 @@ export const make = (home: string) => {
 
   /** The environment a job was submitted with. */
   const readEnv = (id: string) =>
-    attempt("read env file", paths(id).envPath, () => EnvFile.parse(Fs.readFileSync(paths(id).envPath, "utf8")))
+    attempt("read env file", paths(id).envPath, () => EnvFile.parse(readRegular(paths(id).envPath).toString("utf8")))
 
   /**
    * Claims an idempotency key for a job id: exactly one claimant wins, across processes. The key file appears
@@ -272,7 +316,14 @@ export const make = (home: string) => {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return
         throw e
       }
-      Fs.rmSync(doomed, { recursive: true, force: true })
+      try {
+        Fs.rmSync(doomed, { recursive: true, force: true })
+      } catch (e) {
+        // a damaged folder may have lost its permissions: it is ours, so it gets them back to be removed
+        if ((e as NodeJS.ErrnoException).code !== "EACCES" || !Fs.lstatSync(doomed).isDirectory()) throw e
+        Fs.chmodSync(doomed, 0o700)
+        Fs.rmSync(doomed, { recursive: true, force: true })
+      }
     })
 
   /**
@@ -320,7 +371,8 @@ export const make = (home: string) => {
   /** fsyncs a job's log (after a batch of creates without sync). */
   const syncLog = (id: string) =>
     attempt("sync", paths(id).eventsPath, () => {
-      const fd = Fs.openSync(paths(id).eventsPath, "r")
+      const fd = RegularFile.openSync(paths(id).eventsPath)
+      if (fd === undefined) return
       try {
         Fs.fsyncSync(fd)
       } finally {

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { EventLog, Follow } from "../events/mod.ts"
+import { EventLog, Follow, RegularFile } from "../events/mod.ts"
 import * as Config from "./config.ts"
 import { AmbiguousReference, InvalidInput, JobNotFound, JobStateConflict } from "./errors.ts"
 import { Executors } from "./executor.ts"
@@ -43,7 +43,7 @@ export const make = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
 
-  const { submit, submitMany, refresh, executorFor, toObject } = Submit.make(store, executors)
+  const { submit, submitMany, refresh, executorFor, toObject, warnDamaged, readable } = Submit.make(store, executors)
 
   const resolve = (reference: string) =>
     Effect.gen(function* () {
@@ -68,8 +68,11 @@ export const make = Effect.gen(function* () {
       }
     })
 
+  /** A job read fresh and settled, or DamagedJob when its folder cannot be read as a job. */
+  const load = (id: string) => Effect.flatMap(refresh(id), readable)
+
   /** The job a reference names, freshly settled. */
-  const get = (reference: string) => Effect.flatMap(resolve(reference), refresh).pipe(Effect.map(toObject))
+  const get = (reference: string) => Effect.flatMap(resolve(reference), load).pipe(Effect.map(toObject))
 
   /**
    * The state of every job, newest first, settled: ended jobs come from the index when it knows them (their logs
@@ -125,6 +128,10 @@ export const make = Effect.gen(function* () {
         if (index !== undefined) {
           const known = index.known(id)
           if (known === undefined) loaded = yield* read(i)
+          if (loaded?.damaged != null) {
+            yield* warnDamaged(loaded)
+            continue
+          }
           const project = known?.project ?? loaded?.state.spec?.project ?? null
           const status = known?.status ?? loaded!.state.status
           if (options.project !== undefined && project !== options.project) continue
@@ -135,6 +142,10 @@ export const make = Effect.gen(function* () {
           break
         }
         loaded ??= yield* read(i)
+        if (loaded.damaged !== null) {
+          yield* warnDamaged(loaded)
+          continue
+        }
         // removed since the folder was listed (`rm` and `clean` rename it away first): not a job any more
         if (loaded.state.spec === null && !Fs.existsSync(loaded.paths.dir)) continue
         if (options.statuses !== undefined && !options.statuses.includes(loaded.state.status)) continue
@@ -154,6 +165,10 @@ export const make = Effect.gen(function* () {
       const loaded = known === undefined ? yield* index.settle(id) : undefined
       // removed since the folder was listed: not a job any more
       if (loaded !== undefined && loaded.state.spec === null && !Fs.existsSync(loaded.paths.dir)) continue
+      if (loaded !== undefined && loaded.damaged !== null) {
+        yield* warnDamaged(loaded)
+        continue
+      }
       counts[known?.status ?? loaded!.state.status]++
       total++
     }
@@ -180,7 +195,7 @@ export const make = Effect.gen(function* () {
       const ids = [...new Set(yield* Effect.forEach(references, resolve))]
       const stopOne = (id: string) =>
         Effect.gen(function* () {
-          const loaded = yield* refresh(id)
+          const loaded = yield* load(id)
           const graceSecs = options.graceSecs ?? loaded.state.spec?.graceSecs ?? DEFAULT_GRACE_SECS
           const executor = yield* executorFor(loaded.state.spec?.executor ?? "local")
           if (JobState.isTerminal(loaded.state.status)) {
@@ -241,6 +256,7 @@ export const make = Effect.gen(function* () {
       const paths = store.paths(id)
       const untilEnded = Effect.scoped(
         Effect.gen(function* () {
+          yield* load(id)
           const changed = yield* Follow.changes([paths.eventsPath])
           // a remote job's events stream home over one connection; a full refresh (a round trip, and the judgement
           // of a supervisor gone without a word) then runs only now and then
@@ -248,7 +264,9 @@ export const make = Effect.gen(function* () {
           const remote = yield* remoteFollower(first)
           const settled = executors.get(first.state.spec?.executor ?? "local")?.settled
           for (let tick = 0; ; tick++) {
-            const loaded = remote === undefined || tick % 10 === 0 ? yield* refresh(id) : yield* store.read(id)
+            const loaded = yield* readable(
+              remote === undefined || tick % 10 === 0 ? yield* refresh(id) : yield* store.read(id)
+            )
             if (JobState.isTerminal(loaded.state.status)) {
               // the work the job names includes what follows its end (a GPU job's downloads, its instance's release)
               if (settled === undefined) return toObject(loaded)
@@ -273,7 +291,7 @@ export const make = Effect.gen(function* () {
   const retry = (reference: string) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
-      const loaded = yield* refresh(id)
+      const loaded = yield* load(id)
       const spec = loaded.state.spec
       if (spec === null) {
         return yield* new JobStateConflict({
@@ -343,6 +361,16 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const id = yield* resolve(reference)
       let loaded = yield* refresh(id)
+      if (loaded.damaged !== null) {
+        // nothing in it can be trusted to say what runs: the folder goes, and nothing else is touched
+        if (options.force !== true) {
+          return yield* new JobStateConflict({
+            message: `Cannot remove job "${id}": ${loaded.damaged} (--force removes its folder)`
+          })
+        }
+        yield* store.remove(id)
+        return toObject(loaded)
+      }
       if (!JobState.isTerminal(loaded.state.status)) {
         if (options.force !== true) {
           return yield* new JobStateConflict({
@@ -382,6 +410,10 @@ export const make = Effect.gen(function* () {
       for (const id of ids) {
         const loaded = yield* refresh(id)
         const state = loaded.state
+        if (loaded.damaged !== null) {
+          yield* warnDamaged(loaded)
+          continue
+        }
         if (!JobState.isTerminal(state.status)) continue
         if (options.project !== undefined && state.spec?.project !== options.project) continue
         if (options.statuses !== undefined && !options.statuses.includes(state.status)) continue
@@ -427,7 +459,7 @@ export const make = Effect.gen(function* () {
     Stream.unwrapScoped(
       Effect.gen(function* () {
         const id = yield* resolve(reference)
-        const loaded = yield* refresh(id)
+        const loaded = yield* load(id)
         const path = loaded.paths.eventsPath
         if (options.follow !== true) return Stream.fromIterable(EventLog.replaySync(path).events)
         // a remote job streams its events home; a local one has a watcher of liveness: a supervisor that vanishes
@@ -444,7 +476,8 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const id = yield* resolve(reference)
         const paths = store.paths(id)
-        const remote = options.follow === true ? yield* remoteFollower(yield* refresh(id)) : undefined
+        const loaded = yield* load(id)
+        const remote = options.follow === true ? yield* remoteFollower(loaded) : undefined
         const offset = options.tailLines === undefined ? 0 : tailOffset(paths.logPath, options.tailLines)
         return Follow.bytes(paths.logPath, {
           offset,
@@ -477,12 +510,14 @@ export const make = Effect.gen(function* () {
 
 /** The byte offset where the last `lines` lines of a file start (reads backwards, a block at a time). */
 export const tailOffset = (path: string, lines: number): number => {
-  let fd: number
+  let fd: number | undefined
   try {
-    fd = Fs.openSync(path, "r")
+    fd = RegularFile.openSync(path)
   } catch {
+    // not a regular file: the follower that reads from here says so
     return 0
   }
+  if (fd === undefined) return 0
   try {
     const size = Fs.fstatSync(fd).size
     if (lines <= 0) return size

@@ -2,8 +2,7 @@
 // output, and lines a program appends to the file named by JOBS_PROGRESS. It is read when someone looks (list,
 // status, wait, logs -f); nothing runs while the job does, and only the tail of a file is ever read.
 
-import * as Fs from "node:fs"
-import type { Event } from "../events/mod.ts"
+import { type Event, RegularFile } from "../events/mod.ts"
 import { untrustedText } from "./errors.ts"
 import type * as JobState from "./job_state.ts"
 
@@ -22,22 +21,12 @@ export interface Found {
 /** How much of the end of a file is read: a tqdm line is ~100 bytes, redrawn with `\r` in place. */
 export const TAIL_BYTES = 16 * 1024
 
-/** The last `bytes` bytes of a file as text ("" when it cannot be read). */
+/** The last `bytes` bytes of a regular file as text ("" when it is missing, not a regular file, or unreadable). */
 export const readTail = (path: string, bytes = TAIL_BYTES): string => {
-  let fd: number
   try {
-    fd = Fs.openSync(path, "r")
+    return RegularFile.readTailSync(path, bytes)?.toString("utf8") ?? ""
   } catch {
     return ""
-  }
-  try {
-    const size = Fs.fstatSync(fd).size
-    const length = Math.min(size, bytes)
-    const buffer = Buffer.allocUnsafe(length)
-    const n = Fs.readSync(fd, buffer, 0, length, size - length)
-    return buffer.subarray(0, n).toString("utf8")
-  } finally {
-    Fs.closeSync(fd)
   }
 }
 
@@ -52,33 +41,71 @@ const amount = (text: string): number => {
 const clock = (text: string): number =>
   text.split(":").reduce((secs, part) => secs * 60 + Number(part), 0) / (/^[\d:]+$/.test(text) ? 1 : Number.NaN)
 
-// `desc: 45%|████▌     | 45/100 [00:10<00:12, 4.50it/s]` (also `2.10s/it`, `?it/s`, `1.2k/10k`)
+// `desc: 45%|████▌     | 45/100 [00:10<00:12, 4.50it/s]` (also `2.10s/it`, `?it/s`, `1.2k/10k`), matched from the
+// percent on (sticky) at each `%|` found from the end: every part is followed by a character its class excludes, so
+// one attempt reads each character once, and the description is found by looking back from the percent. A single
+// pattern searched over the text would try the description from every position: quadratic in a long line.
 const TQDM =
-  /(?:([^\r\n|]*?):\s*)?(\d{1,3})%\|[^|\r\n]*\|\s*([\d.]+[kMGT]?)\/([\d.]+[kMGT]?)\s*\[[\d:]+<([\d:]+|\?)(?:,\s*([\d.]+|\?)\s*([^\s\]/]+)\/([^\s\],]+))?/g
+  /(\d{1,3})%\|[^|\r\n]*\|\s*([\d.]+[kMGT]?)\/([\d.]+[kMGT]?)\s*\[[\d:]+<([\d:]+|\?)(?:,\s*([\d.]+|\?)\s*([^\s\]/]+)\/([^\s\],]+))?/y
 
-/** The last tqdm bar in a text (tqdm redraws with `\r`, so the last match is the current state). */
-export const fromTqdm = (text: string): Found | undefined => {
-  let last: RegExpExecArray | undefined
-  for (let m = TQDM.exec(text); m !== null; m = TQDM.exec(text)) last = m
-  TQDM.lastIndex = 0
-  if (last === undefined) return undefined
-  const done = amount(last[3]!)
-  const total = amount(last[4]!)
-  if (!Number.isFinite(done)) return undefined
-  const value = last[6] === undefined || last[6] === "?" ? Number.NaN : Number(last[6])
-  // "4.50it/s" is a rate; "2.10s/it" is its inverse
-  const rate = last[7] === "s" ? 1 / value : value
-  const eta = clock(last[5]!)
-  const desc = last[1]?.trim()
-  return {
-    done,
-    total: Number.isFinite(total) ? total : null,
-    message: desc === undefined || desc === "" ? null : desc,
-    source: "tqdm",
-    rate: Number.isFinite(rate) ? rate : null,
-    etaSecs: Number.isFinite(eta) ? eta : null
+/** How many `%|` the tqdm detector tries, from the end, before it gives up (a bound on its work, whatever the text). */
+const TQDM_ATTEMPTS = 256
+
+const isDigit = (code: number) => code >= 48 && code <= 57
+
+/** The description before a bar: what follows the last `\r`, `\n` or `|` up to the `:` just before the percent. */
+const descriptionBefore = (text: string, percentAt: number): string | undefined => {
+  let i = percentAt - 1
+  while (i >= 0 && /\s/.test(text[i]!)) i--
+  if (i < 0 || text[i] !== ":") return undefined
+  const colon = i
+  for (i--; i >= 0; i--) {
+    const c = text[i]
+    if (c === "\r" || c === "\n" || c === "|") break
   }
+  return text.slice(i + 1, colon)
 }
+
+/** The last tqdm bar in a text (tqdm redraws with `\r`, so the last match is the current state). Linear in the text. */
+export const fromTqdm = (text: string): Found | undefined => {
+  let at = text.length
+  for (let attempt = 0; attempt < TQDM_ATTEMPTS; attempt++) {
+    const bar = text.lastIndexOf("%|", at - 1)
+    if (bar < 0) return undefined
+    at = bar
+    let start = bar
+    while (start > 0 && bar - start < 3 && isDigit(text.charCodeAt(start - 1))) start--
+    if (start === bar) continue
+    TQDM.lastIndex = start
+    const m = TQDM.exec(text)
+    if (m === null) continue
+    const done = amount(m[2]!)
+    if (!Number.isFinite(done)) continue
+    const total = amount(m[3]!)
+    const value = m[5] === undefined || m[5] === "?" ? Number.NaN : Number(m[5])
+    // "4.50it/s" is a rate; "2.10s/it" is its inverse
+    const rate = m[6] === "s" ? 1 / value : value
+    const eta = clock(m[4]!)
+    const desc = descriptionBefore(text, start)?.trim()
+    return {
+      done,
+      total: Number.isFinite(total) ? total : null,
+      message: desc === undefined || desc === "" ? null : desc,
+      source: "tqdm",
+      rate: Number.isFinite(rate) ? rate : null,
+      etaSecs: Number.isFinite(eta) ? eta : null
+    }
+  }
+  return undefined
+}
+
+/**
+ * What a user's pattern is shown: the last lines (split at `\r` and `\n`) of at most this many characters in all,
+ * each cut to its last `PATTERN_LINE_CHARS`. A user's regex may take time polynomial in what it sees (`.*?(\d+)`
+ * is cubic on a line of digits), so what it sees is bounded, not the output's last line, which may be 10 MB.
+ */
+export const PATTERN_CHARS = 4096
+export const PATTERN_LINE_CHARS = 256
 
 /** The last match of a user's pattern (named groups `done`, `total`, `message`) in a text. */
 export const fromPattern = (text: string, pattern: string): Found | undefined => {
@@ -88,8 +115,17 @@ export const fromPattern = (text: string, pattern: string): Found | undefined =>
   } catch {
     return undefined
   }
-  let found: Found | undefined
-  for (const line of text.split(/[\r\n]/)) {
+  let budget = PATTERN_CHARS
+  let end = text.length
+  while (budget > 0 && end > 0) {
+    let start = end - 1
+    const limit = end - budget
+    while (start >= 0 && start >= limit && text[start] !== "\r" && text[start] !== "\n") start--
+    const from = Math.max(start + 1, end - PATTERN_LINE_CHARS)
+    const line = text.slice(from, end)
+    budget -= line.length + 1
+    end = start
+    let found: Found | undefined
     for (const m of line.matchAll(regex)) {
       const done = Number(m.groups?.done)
       if (!Number.isFinite(done)) continue
@@ -101,8 +137,9 @@ export const fromPattern = (text: string, pattern: string): Found | undefined =>
         source: "pattern"
       }
     }
+    if (found !== undefined) return found
   }
-  return found
+  return undefined
 }
 
 /**
@@ -113,7 +150,8 @@ export const fromFile = (text: string): Found | undefined => {
   const lines = text.split("\n")
   lines.pop()
   for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /^\s*([\d.]+)\s*(?:\/|\s)\s*([\d.]+|\?)(?:\s+(.*?))?\s*$/.exec(lines[i]!)
+    // trimmed first, so that no two parts of the pattern compete for the same spaces (linear in the line)
+    const m = /^([\d.]+)(?:\s*\/\s*|\s+)([\d.]+|\?)(?:\s+([\s\S]*))?$/.exec(lines[i]!.trim())
     if (m === null) continue
     const done = Number(m[1])
     const total = m[2] === "?" ? Number.NaN : Number(m[2])

@@ -6,7 +6,7 @@ import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
 import * as Cwd from "./cwd.ts"
 import * as EnvFile from "./env_file.ts"
-import { InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
+import { DamagedJob, InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
 import type { Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
@@ -158,6 +158,20 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         )
       : Effect.void
 
+  /** One warning per damaged folder and process: "skipped ID: cannot read events.jsonl: not a regular file". */
+  const warnDamaged = (loaded: Loaded) =>
+    loaded.damaged !== null && !reported.has(`damaged ${loaded.state.id}`)
+      ? Effect.sync(() => reported.add(`damaged ${loaded.state.id}`)).pipe(
+          Effect.zipRight(Effect.logWarning(`skipped ${loaded.state.id}: ${loaded.damaged}`))
+        )
+      : Effect.void
+
+  /** A job that can be shown, or DamagedJob. */
+  const readable = (loaded: Loaded): Effect.Effect<Loaded, DamagedJob> =>
+    loaded.damaged === null
+      ? Effect.succeed(loaded)
+      : Effect.fail(new DamagedJob({ id: loaded.state.id, reason: loaded.damaged }))
+
   /** The job object, with the progress its log recorded or, while it runs, what its files say now. */
   const toObject = (loaded: Loaded) => {
     const { state } = loaded
@@ -170,7 +184,9 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
 
   /** An ended job's last progress goes into its log once, so it outlives the files it was read from. */
   const recordProgress = (loaded: Loaded): Effect.Effect<Loaded> => {
-    if (!JobState.isTerminal(loaded.state.status) || loaded.state.progress !== null) return Effect.succeed(loaded)
+    if (loaded.damaged !== null || !JobState.isTerminal(loaded.state.status) || loaded.state.progress !== null) {
+      return Effect.succeed(loaded)
+    }
     const found = Progress.read(loaded.paths, loaded.state.spec)
     if (found === undefined) return Effect.succeed(loaded)
     const { done, total, message, source } = found
@@ -200,6 +216,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
       yield* warnSkipped(loaded)
+      if (loaded.damaged !== null) return loaded
       // a newer jobs wrote to this log: what it says cannot be told here, and nothing is judged or recorded from it
       if (loaded.newer > 0) {
         const reason = `its log has events of a newer jobs version (v${loaded.newer}): upgrade jobs`
@@ -490,5 +507,5 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       return launches.map(({ id }) => ({ job: toObject(store.load(id)), existing: false }))
     })
 
-  return { submit, submitMany, refresh, executorFor, warnSkipped, toObject } as const
+  return { submit, submitMany, refresh, executorFor, warnSkipped, warnDamaged, readable, toObject } as const
 }

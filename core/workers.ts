@@ -2,6 +2,7 @@
 // ever stored here: authentication is the agent's or an identity file's.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { RegularFile } from "../events/mod.ts"
 import { untrustedText } from "./errors.ts"
 import type * as Home from "./home.ts"
 import { makeDirs } from "./job_store.ts"
@@ -71,12 +72,7 @@ export const GPU = "gpu"
 export const ofGpuJob = (layout: Home.Layout, jobId: string): Worker | undefined => {
   if (!/^[0-9A-Z]{26}$/.test(jobId)) return undefined
   const dir = Path.join(layout.jobs, jobId)
-  let text: string
-  try {
-    text = Fs.readFileSync(Path.join(dir, "events.jsonl"), "utf8")
-  } catch {
-    return undefined
-  }
+  const text = RegularFile.readTextOr(Path.join(dir, "events.jsonl"), "")
   let ready: { host: string; port: number; user: string } | undefined
   for (const line of text.split("\n")) {
     if (!line.includes('"InstanceReady"')) continue

@@ -5,6 +5,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Codec from "./codec.ts"
 import * as Event from "./event.ts"
+import * as RegularFile from "./regular_file.ts"
 
 /** An append that did not reach the disk whole. */
 export class AppendError extends Data.TaggedError("AppendError")<{
@@ -41,8 +42,18 @@ export const appendLinesSync = (path: string, lines: ReadonlyArray<string>): voi
 
 const writeLines = (path: string, text: string, sync: boolean): void => {
   const bytes = Buffer.from(text, "utf8")
-  const fd = Fs.openSync(path, Fs.constants.O_WRONLY | Fs.constants.O_APPEND | Fs.constants.O_CREAT, 0o600)
+  // O_NOFOLLOW: a link planted in place of the log is refused, not written through
+  const fd = Fs.openSync(
+    path,
+    Fs.constants.O_WRONLY |
+      Fs.constants.O_APPEND |
+      Fs.constants.O_CREAT |
+      Fs.constants.O_NOFOLLOW |
+      Fs.constants.O_NONBLOCK,
+    0o600
+  )
   try {
+    if (!Fs.fstatSync(fd).isFile()) throw new Error("not a regular file")
     const written = Fs.writeSync(fd, bytes)
     if (written !== bytes.length) {
       try {
@@ -68,40 +79,29 @@ export const append = (path: string, ...events: ReadonlyArray<Event.Event>): Eff
   Effect.try({ try: () => appendSync(path, events), catch: (cause) => new AppendError({ path, cause }) })
 
 /** A replayed log: its events, how many lines were skipped, and the byte offset just after the last whole line. */
-export interface Replayed extends Codec.Decoded {}
+export interface Replayed extends Codec.Decoded {
+  /**
+   * Why the log could not be read at all, in words ("no such file", "not a regular file", "permission denied",
+   * "is a directory"); absent when it was read.
+   */
+  readonly problem?: string
+}
 
 const empty: Replayed = { events: [], skipped: 0, newer: 0, consumed: 0 }
 
 /**
- * Reads a log from `offset`. Never fails: a missing file is an empty log, a torn last line is left unconsumed and
- * an undecodable line is counted in `skipped`.
+ * Reads a log from `offset`. Never fails: a log that cannot be read (missing, not a regular file, unreadable) is an
+ * empty log with its `problem` said, a torn last line is left unconsumed and an undecodable line is counted in
+ * `skipped`. Only a regular file is read, never through a symbolic link, never waiting on a FIFO.
  */
 export const replaySync = (path: string, offset = 0): Replayed => {
-  let bytes: Buffer
+  let bytes: Buffer | undefined
   try {
-    bytes = offset === 0 ? Fs.readFileSync(path) : readFrom(path, offset)
-  } catch {
-    return empty
+    bytes = RegularFile.readSync(path, offset)
+  } catch (e) {
+    return { ...empty, problem: e instanceof RegularFile.Unreadable ? e.reason : RegularFile.reasonOf(e) }
   }
-  return Codec.decodeChunk(bytes)
-}
-
-const readFrom = (path: string, offset: number): Buffer => {
-  const fd = Fs.openSync(path, "r")
-  try {
-    const size = Fs.fstatSync(fd).size
-    if (size <= offset) return Buffer.alloc(0)
-    const buffer = Buffer.allocUnsafe(size - offset)
-    let read = 0
-    while (read < buffer.length) {
-      const n = Fs.readSync(fd, buffer, read, buffer.length - read, offset + read)
-      if (n === 0) break
-      read += n
-    }
-    return buffer.subarray(0, read)
-  } finally {
-    Fs.closeSync(fd)
-  }
+  return bytes === undefined ? { ...empty, problem: "no such file" } : Codec.decodeChunk(bytes)
 }
 
 /**

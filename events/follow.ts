@@ -1,6 +1,5 @@
 // Following files as they grow: change ticks from chokidar, and Streams of bytes and events from an offset.
 
-import * as Fs from "node:fs"
 import { watch } from "chokidar"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -9,6 +8,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Codec from "./codec.ts"
 import type * as Event from "./event.ts"
+import * as RegularFile from "./regular_file.ts"
 
 /** How often a follower re-reads even without a change notification (a safety net, not the mechanism). */
 const SAFETY_POLL_MS = 1000
@@ -76,19 +76,12 @@ export interface FollowOptions {
   readonly alsoWatch?: ReadonlyArray<string>
 }
 
-const readAt = (path: string, buffer: Buffer, offset: number): number => {
-  let fd: number
-  try {
-    fd = Fs.openSync(path, "r")
-  } catch {
-    return 0
-  }
-  try {
-    return Fs.readSync(fd, buffer, 0, buffer.length, offset)
-  } finally {
-    Fs.closeSync(fd)
-  }
-}
+/** Bytes at an offset: 0 while the file does not exist; a file that is not a regular one fails the stream. */
+const readAt = (path: string, buffer: Buffer, offset: number): Effect.Effect<number, RegularFile.Unreadable> =>
+  Effect.try({
+    try: () => RegularFile.readIntoSync(path, buffer, offset),
+    catch: (e) => (e instanceof RegularFile.Unreadable ? e : new RegularFile.Unreadable({ path, reason: String(e) }))
+  })
 
 /**
  * The bytes of a file from an offset, as it grows. Chunks are pulled one at a time, so a consumer that writes
@@ -97,30 +90,31 @@ const readAt = (path: string, buffer: Buffer, offset: number): number => {
  * @example
  * Follow.bytes(logPath, { offset: 0, done: jobEnded }).pipe(Stream.runForEach(write))
  */
-export const bytes = (path: string, options: FollowOptions = {}): Stream.Stream<Uint8Array> =>
+export const bytes = (path: string, options: FollowOptions = {}): Stream.Stream<Uint8Array, RegularFile.Unreadable> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const changed = yield* changes([path, ...(options.alsoWatch ?? [])])
       const buffer = Buffer.allocUnsafe(options.chunkSize ?? 64 * 1024)
       let offset = options.offset ?? 0
       let finishing = false
-      const pull: Effect.Effect<Uint8Array, Option.Option<never>> = Effect.suspend(() => {
-        const n = readAt(path, buffer, offset)
-        if (n > 0) {
-          offset += n
-          return Effect.succeed(Uint8Array.prototype.slice.call(buffer, 0, n))
-        }
-        if (finishing) return Effect.fail(Option.none())
-        if (options.done === undefined) return Effect.zipRight(changed.next, pull)
-        return Effect.flatMap(options.done, (done) => {
-          if (done) {
-            // everything the job wrote is in the file before its end is logged: one more read drains it
-            finishing = true
-            return pull
+      const pull: Effect.Effect<Uint8Array, Option.Option<RegularFile.Unreadable>> = Effect.suspend(() =>
+        Effect.flatMap(Effect.mapError(readAt(path, buffer, offset), Option.some), (n) => {
+          if (n > 0) {
+            offset += n
+            return Effect.succeed(Uint8Array.prototype.slice.call(buffer, 0, n))
           }
-          return Effect.zipRight(changed.next, pull)
+          if (finishing) return Effect.fail(Option.none())
+          if (options.done === undefined) return Effect.zipRight(changed.next, pull)
+          return Effect.flatMap(options.done, (done) => {
+            if (done) {
+              // everything the job wrote is in the file before its end is logged: one more read drains it
+              finishing = true
+              return pull
+            }
+            return Effect.zipRight(changed.next, pull)
+          })
         })
-      })
+      )
       return Stream.repeatEffectOption(pull)
     })
   )
@@ -147,7 +141,7 @@ export const lines = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Strea
  * The events of a log from a byte offset, as they are appended. Undecodable lines are skipped. Follows forever:
  * end it with `Stream.takeUntil`.
  */
-export const events = (path: string, offset = 0): Stream.Stream<Event.Event> =>
+export const events = (path: string, offset = 0): Stream.Stream<Event.Event, RegularFile.Unreadable> =>
   bytes(path, { offset }).pipe(
     lines,
     Stream.filterMap((line) => Option.fromNullable(Codec.decodeLine(line)))

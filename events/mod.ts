@@ -18,6 +18,13 @@ export * as Follow from "./follow.ts"
 /** The JSON Schema generated from the event schema. */
 export * as JsonSchema from "./json_schema.ts"
 /**
+ * Reading a job folder's files safely: regular files only, never through a link, never blocking on a FIFO.
+ *
+ * @example
+ * const bytes = RegularFile.readSync(logPath) // undefined when missing; throws RegularFile.Unreadable
+ */
+export * as RegularFile from "./regular_file.ts"
+/**
  * What a worker may write into a job's log (the one list), and the check every line read back from a worker passes.
  *
  * @example

@@ -8,7 +8,7 @@ import type * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
 import * as Provider from "../../core/provider.ts"
-import { EventLog } from "../../events/mod.ts"
+import { EventLog, RegularFile } from "../../events/mod.ts"
 import { liveKeeper } from "./executor.ts"
 import { confirmGone } from "./keeper.ts"
 import * as Providers from "./providers.ts"
@@ -36,9 +36,8 @@ export const gpuJobs = (layout: Home.Layout): Array<GpuJob> => {
     const dir = Path.join(layout.jobs, id)
     const eventsPath = Path.join(dir, "events.jsonl")
     try {
-      const fd = Fs.openSync(eventsPath, "r")
-      const n = Fs.readSync(fd, head, 0, head.length, 0)
-      Fs.closeSync(fd)
+      // a regular file only: a FIFO in a job folder must not hang the sweep
+      const n = RegularFile.readIntoSync(eventsPath, head, 0)
       if (!head.subarray(0, n).toString("utf8").includes('"executor":"gpu"')) continue
     } catch {
       continue

@@ -5,7 +5,6 @@
 // provider again, and the cost recorded) runs on every way out — success, failure, a stop, a signal, an
 // exception — unless the job asked to keep it.
 
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -20,15 +19,17 @@ import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
 import * as Provider from "../../core/provider.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
-import { type Event, EventLog } from "../../events/mod.ts"
+import { type Event, EventLog, RegularFile } from "../../events/mod.ts"
+import * as SafeDownload from "../safe_download.ts"
 import * as Ssh from "../ssh.ts"
 import * as SshExecutor from "../ssh_executor.ts"
 import type * as Mux from "../ssh_mux.ts"
 import guardScript from "./guard.sh?raw"
 import * as Providers from "./providers.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A stage of the way to the command that failed. */
 export class SetupError extends Data.TaggedError("SetupError")<{
@@ -447,21 +448,15 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
           let error: string | null = null
           if (inside === undefined || inside === "") error = "not a path inside the work dir"
           else {
-            const target = Path.join(cwd, Path.posix.dirname(inside))
-            Fs.mkdirSync(target, { recursive: true })
-            const r = ChildProcess.spawnSync(
-              "rsync",
-              [
-                "-a",
-                "-e",
-                `${SshExecutor.selfCommand()} ${q(held.worker.name)}`,
-                `worker:${held.worker.remoteHome.replace(/\/+$/, "")}/workdirs/${id}/${inside}`,
-                `${target}/`
-              ],
-              { encoding: "utf8", env: { ...process.env, JOBS_HOME: layout.home } }
-            )
-            if (r.error !== undefined) error = `rsync could not run: ${r.error.message}`
-            else if (r.status !== 0) error = Workers.rsyncFailure(r.stderr ?? "") ?? `rsync exit ${r.status}`
+            const under = Path.posix.dirname(inside)
+            error =
+              SafeDownload.fetch({
+                shell: `${SshExecutor.selfCommand()} ${q(held.worker.name)}`,
+                env: { ...process.env, JOBS_HOME: layout.home },
+                source: `worker:${held.worker.remoteHome.replace(/\/+$/, "")}/workdirs/${id}/${inside}`,
+                root: cwd,
+                under: under === "." ? "" : under
+              }) ?? null
           }
           yield* append({
             type: "Downloaded",
@@ -493,7 +488,7 @@ export const keep = (layout: Home.Layout, id: string, settings: Providers.Settin
         ? yield* attachExisting(gpu.instance, gpu)
         : yield* acquire(scope, gpu)
     yield* note(`instance ${held.offer.provider}:${held.created.id} is ready`)
-    const env = Fs.readFileSync(paths.envPath, "utf8")
+    const env = RegularFile.readTextOr(paths.envPath, "")
     yield* SshExecutor.start(
       { id, spec, paths, layout },
       undefined,

@@ -2,7 +2,6 @@
 // one provisioned from a query — pushed, bootstrapped, run under the supervisor in tmux, streamed, downloaded and
 // released. `run` is scoped (leaving the scope stops the job if it still runs and releases the instance unless
 // keepAlive); `start` is detached and returns what is needed to come back to it.
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Data from "effect/Data"
@@ -10,15 +9,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as EnvFile from "../../core/env_file.ts"
 import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import * as Provider from "../../core/provider.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import type { Event } from "../../events/mod.ts"
 import { EventLog } from "../../events/mod.ts"
+import * as SafeDownload from "../safe_download.ts"
 import { selfCommand } from "../ssh_executor.ts"
 import { liveKeeper } from "./executor.ts"
 import { confirmGone } from "./keeper.ts"
@@ -94,7 +94,7 @@ export interface RemoteJob {
   readonly run: Effect.Effect<Handle, unknown, Jobs | Scope.Scope>
 }
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 const stopIfRunning = (jobs: Jobs["Type"], id: string) =>
   Effect.gen(function* () {
@@ -243,23 +243,16 @@ export const make = (config: Config): Effect.Effect<RemoteJob, InvalidRemoteJob>
             if (worker === undefined)
               return yield* new RemoteJobFailed({ action: `download "${remote}"`, why: "the node cannot be found" })
             const target = Path.resolve(config.workspace ?? process.cwd(), local)
-            Fs.mkdirSync(local.endsWith("/") ? target : Path.dirname(target), { recursive: true })
-            const r = ChildProcess.spawnSync(
-              "rsync",
-              [
-                "-a",
-                "-e",
-                `${selfCommand()} ${q(worker.name)}`,
-                `worker:${worker.remoteHome.replace(/\/+$/, "")}/workdirs/${job.id}/${inside}`,
-                local.endsWith("/") ? `${target}/` : target
-              ],
-              { encoding: "utf8", env: { ...process.env, JOBS_HOME: layout.home } }
-            )
-            if (r.status !== 0)
-              return yield* new RemoteJobFailed({
-                action: `download "${remote}"`,
-                why: r.error?.message ?? Workers.rsyncFailure(r.stderr ?? "") ?? `rsync exit ${r.status}`
-              })
+            // as with cp: LOCAL/ (or an existing folder) means "into this folder"
+            const into = local.endsWith("/") || (Fs.statSync(target, { throwIfNoEntry: false })?.isDirectory() ?? false)
+            const why = SafeDownload.fetch({
+              shell: `${selfCommand()} ${q(worker.name)}`,
+              env: { ...process.env, JOBS_HOME: layout.home },
+              source: `worker:${worker.remoteHome.replace(/\/+$/, "")}/workdirs/${job.id}/${inside}`,
+              root: into ? target : Path.dirname(target),
+              ...(into || inside === "" ? {} : { name: Path.basename(target) })
+            })
+            if (why !== undefined) return yield* new RemoteJobFailed({ action: `download "${remote}"`, why })
           }),
         terminate
       }

@@ -1,21 +1,21 @@
 // jobs pull: copy files back from a remote job's work dir (rsync over the same SSH stack as the push).
 
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as EnvFile from "../../core/env_file.ts"
+import * as SafeDownload from "../../adapters/safe_download.ts"
 import { InvalidInput, JobStateConflict, untrustedText } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
 import { Jobs } from "../../core/jobs.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
 
-const q = EnvFile.shQuote
+const q = Shell.quote
 
 /** A path inside the work dir: `./results`, `results` and `results/` are the same; nothing may leave it. */
 export const normalize = Workers.normalizePath
@@ -68,33 +68,16 @@ export const command = Command.make(
     const target = Path.resolve(invocation.cwd, given)
     // as with cp: DEST/ (or an existing folder) means "into this folder"; rsync needs the slash to know it
     const intoFolder = given.endsWith("/") || isDirectory(target)
-    if (intoFolder) {
-      try {
-        Fs.mkdirSync(target, { recursive: true })
-      } catch (e) {
-        return yield* new JobStateConflict({
-          message: `Cannot pull into "${given}": ${(e as NodeJS.ErrnoException).code ?? String(e)}`
-        })
-      }
-    }
-    const self = `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh ${q(worker.name)}`
-    const r = ChildProcess.spawnSync("rsync", ["-a", "-e", self, source, intoFolder ? `${target}/` : target], {
-      encoding: "utf8",
-      env: { ...process.env, JOBS_HOME: invocation.home }
+    const why = SafeDownload.fetch({
+      shell: `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh ${q(worker.name)}`,
+      env: { ...process.env, JOBS_HOME: invocation.home },
+      source,
+      root: intoFolder ? target : Path.dirname(target),
+      ...(intoFolder || inside === "" ? {} : { name: Path.basename(target) })
     })
-    if (r.error !== undefined) {
+    if (why !== undefined) {
       return yield* new JobStateConflict({
-        message: `Cannot pull from job "${job.shortId}": rsync could not run (apt-get install rsync)`
-      })
-    }
-    if (r.status !== 0) {
-      const why =
-        (r.stderr ?? "")
-          .trim()
-          .split("\n")
-          .find((l) => l.includes("No such file")) ?? Workers.rsyncFailure(r.stderr ?? "")
-      return yield* new JobStateConflict({
-        message: `Cannot pull "${inside || "."}" from job "${job.shortId}": ${untrustedText(why ?? `rsync exit ${r.status}`)}`
+        message: `Cannot pull "${inside || "."}" from job "${job.shortId}": ${untrustedText(why)}`
       })
     }
     yield* Render.line(`pulled ${inside === "" ? "the work dir" : inside} into ${target}`)

@@ -32,7 +32,16 @@ export const command = Command.make(
     // every reference is checked, and every question answered, before anything is deleted
     const plan: Array<{ readonly id: string; readonly remote: RemoteFiles }> = []
     for (const ref of ids) {
-      const job = yield* jobs.get(ref)
+      // a damaged folder (its log a FIFO, a link, missing...) is no job to ask about: --force removes it as it is
+      const got = yield* jobs.get(ref).pipe(
+        Effect.map((job) => ({ job, damaged: null })),
+        Effect.catchTag("DamagedJob", (e) => (force ? Effect.succeed({ job: null, damaged: e.id }) : Effect.fail(e)))
+      )
+      if (got.job === null) {
+        plan.push({ id: got.damaged, remote: "keep" })
+        continue
+      }
+      const job = got.job
       let remote: RemoteFiles = keepRemote ? "keep" : "delete"
       // a job that never started has no work dir worth a question (at most a push that came before the refusal)
       if (jobs.isRemote(job.executor) && job.status !== "failed-to-start" && !yes && !keepRemote) {

@@ -8,6 +8,7 @@ import * as Ssh from "../../adapters/ssh.ts"
 import { InvalidInput, JobStateConflict, StorageError } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
 import { Jobs } from "../../core/jobs.ts"
+import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
@@ -27,7 +28,8 @@ const probe = (connection: string, remoteHome: string, acceptNewHostKey = false)
       const t0 = performance.now()
       const client = await Ssh.connect(connection, { acceptNewHostKey })
       try {
-        const home = remoteHome.startsWith("~/") ? `"$HOME"/${remoteHome.slice(2)}` : `'${remoteHome}'`
+        // the one quoting of every value that enters a remote shell: the text after a quote stays text
+        const home = Shell.homePath(remoteHome)
         const r = await Ssh.exec(
           client,
           `for t in sh tmux rsync; do command -v $t >/dev/null 2>&1 && echo "has $t"; done; ` +

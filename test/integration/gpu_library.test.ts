@@ -92,7 +92,8 @@ describe("RemoteJob", () => {
         const job = yield* RemoteJob.make({
           provision: { type: "A100", providers: ["runpod"] },
           bootstrap: ["echo step one", "echo step two"],
-          command: "cat ../data.txt; echo hello from the node; mkdir -p out && echo 42 > out/answer",
+          command:
+            "cat ../data.txt; echo hello from the node; mkdir -p out && echo 42 > out/answer && ln -s /etc/passwd out/leak && ln -s ../.. out/up",
           workingDir: "sub",
           workspace,
           env: { TOKEN: "t0k3n" },
@@ -108,6 +109,8 @@ describe("RemoteJob", () => {
             const code = yield* handle.wait()
             yield* handle.download("./sub/out", "back/")
             assert.strictEqual(Fs.readFileSync(Path.join(workspace, "back", "out", "answer"), "utf8"), "42\n")
+            // links the node made that lead out of the copy are not recreated here
+            assert.deepStrictEqual(Fs.readdirSync(Path.join(workspace, "back", "out")), ["answer"])
             return code
           })
         )

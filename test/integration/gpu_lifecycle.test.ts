@@ -159,6 +159,29 @@ describe.skipIf(!can && !inCi)("the end of a GPU job", () => {
     await until(async () => ((await alive()).length === 0 ? true : undefined), 30_000, "no instance alive")
   }, 300_000)
 
+  it("--download a --download a/b: nothing is written through a link the instance made, outside the cwd", async () => {
+    const home = tmp.home()
+    const project = tmp.dir()
+    // a relative link: on the instance it leads to a folder the job filled, here to one beside the project
+    const outside = tmp.dir()
+    const name = Path.basename(outside)
+    const script = `mkdir -p ../${name}/b && echo pwned > ../${name}/b/evil && ln -s ../${name} a`
+    const job = run(
+      home,
+      ["--gpu", "A100", "--provider", "runpod", "--download", "a", "--download", "a/b", "--", "sh", "-c", script],
+      project
+    )
+    const waited = as(home, ["wait", job.id, "--timeout", "120s"])
+    expect(waited.code).toBe(1)
+    expect(waited.stderr.trim().split("\n")).toEqual([
+      `Cannot download "a" from job "${job.shortId}": it is a symbolic link on the remote side`
+    ])
+    expect(Fs.readdirSync(outside)).toEqual([])
+    expect(Fs.lstatSync(Path.join(project, "a")).isDirectory()).toBe(true)
+    expect(Fs.readFileSync(Path.join(project, "a", "b", "evil"), "utf8")).toBe("pwned\n")
+    await until(async () => ((await alive()).length === 0 ? true : undefined), 30_000, "no instance alive")
+  }, 300_000)
+
   it("gpu sweep without --yes records nothing and says so; gpu terminate of an unknown instance is an error", async () => {
     const home = tmp.home()
     const job = run(home, ["--gpu", "A100", "--provider", "vast", "--", "sleep", "300"])

@@ -224,7 +224,7 @@ describe("an idempotency key whose winner was killed", () => {
     const home = tmp.home()
     const keys = Path.join(home, "keys")
     // the first submit wins the key and is killed before its job folder exists (its claim file still aside)
-    const winner = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--key", "k1", "--", "true"], {
+    const winner = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--key", "k1", "--", "sh", "-c", "exit 4"], {
       env: { ...process.env, JOBS_HOME: home, JOBS_TEST_PAUSE: "claimed:60000" },
       stdio: "ignore"
     })
@@ -247,7 +247,9 @@ describe("an idempotency key whose winner was killed", () => {
     expect(jobs(["wait", job.id], { home }).code).toBe(4)
     // the same key now names that job
     expect(
-      json<JobJson & { existing: boolean }>(jobs(["run", "--key", "k1", "--json", "--", "true"], { home }))
+      json<JobJson & { existing: boolean }>(
+        jobs(["run", "--key", "k1", "--json", "--", "sh", "-c", "exit 4"], { home })
+      )
     ).toMatchObject({
       id: job.id,
       existing: true

@@ -110,6 +110,24 @@ describe("progress", () => {
     expect(bad.stderr).toMatch(/^Cannot use progress pattern .*named group/)
   })
 
+  it("lists and shows a job whose output ends in a 10 MB line, with tqdm and a user's pattern looking", async () => {
+    const home = tmp.home()
+    // one line of digits: the old tqdm pattern looked for a description's ":" from every position of it (quadratic),
+    // and a user's lazy pattern is cubic in the length of a line of digits
+    const line = 'awk \'BEGIN { s = "1234567890"; for (i = 0; i < 1000000; i++) printf "%s", s }\''
+    const plain = run(home, ["--", "sh", "-c", line])
+    const patterned = run(home, ["--progress-pattern", ".*?(?<done>\\d+) of (?<total>\\d+)", "--", "sh", "-c", line])
+    expect(jobs(["wait", plain.id, patterned.id], { home }).code).toBe(0)
+    const list = jobs(["list", "--all", "--json"], { home })
+    expect(list.code, list.stderr).toBe(0)
+    expect(json<Array<JobJson>>(list).map((j) => [j.id, j.status, j.progress])).toEqual([
+      [patterned.id, "completed", null],
+      [plain.id, "completed", null]
+    ])
+    expect(status(home, patterned.id)).toMatchObject({ status: "completed", progress: null })
+    expect(jobs(["status"], { home }).stdout).toMatch(/completed 2/)
+  })
+
   it.skipIf(!hasTmux && !inCi)(
     "draws a moving bar on a terminal while waiting, and nothing extra into a pipe",
     async () => {

@@ -33,6 +33,11 @@ describe("Progress.fromTqdm", () => {
       etaSecs: 3723
     })
   })
+  it("finds the bar at the end of a long line, and its description after the last bar", () => {
+    const text = `${"x: 1|".repeat(200_000)}\repoch 2: train:  45%|████▌     | 45/100 [00:10<00:12, 4.50it/s]`
+    expect(Progress.fromTqdm(text)).toMatchObject({ done: 45, total: 100, message: "epoch 2: train" })
+    expect(Progress.fromTqdm(`${"9".repeat(1_000_000)}%|`)).toBe(undefined)
+  })
   it("finds nothing in ordinary output", () => {
     expect(Progress.fromTqdm("step 5 of 10\n50% done\n")).toBe(undefined)
   })
@@ -61,6 +66,12 @@ describe("Progress.fromPattern", () => {
       source: "pattern"
     })
     expect(Progress.fromPattern("step 1/8", "(")).toBe(undefined)
+  })
+  it("sees the end of the last lines only: the end of a 10 MB line, not its start", () => {
+    const pattern = ".*?step (?<done>\\d+) of (?<total>\\d+)"
+    expect(Progress.fromPattern(`${"1".repeat(10_000_000)} step 3 of 12`, pattern)).toMatchObject({ done: 3 })
+    expect(Progress.fromPattern(`step 1 of 12 ${"1".repeat(10_000_000)}`, pattern)).toBe(undefined)
+    expect(Progress.fromPattern("step 2 of 12\nlater output\n", pattern)).toMatchObject({ done: 2, total: 12 })
   })
 })
 

@@ -2,8 +2,8 @@
 // the reading of `scontrol show job -o`.
 import { describe, expect, it } from "@effect/vitest"
 import * as Slurm from "../../adapters/slurm.ts"
-import * as EnvFile from "../../core/env_file.ts"
 import * as JobState from "../../core/job_state.ts"
+import * as Shell from "../../core/shell.ts"
 import type { Event } from "../../events/mod.ts"
 
 const job = "01JAAAAAAAAAAAAAAAAAAAAAAA"
@@ -100,9 +100,9 @@ describe("Slurm.sbatchOptions", () => {
 
   it("writes a batch script whose words are quoted", () => {
     const text = Slurm.batchScript({
-      supervisor: EnvFile.shQuote("/h o'me/bin/s.sh"),
-      jobDir: EnvFile.shQuote("/h o'me/jobs/X"),
-      id: EnvFile.shQuote(job),
+      supervisor: Shell.quote("/h o'me/bin/s.sh"),
+      jobDir: Shell.quote("/h o'me/jobs/X"),
+      id: Shell.quote(job),
       timeoutSecs: 90.5,
       graceSecs: 10
     })
