@@ -1,0 +1,69 @@
+// Output and logs tell the truth: a reader whose pipe closes exits like `cat`, a deleted cwd is one line, a
+// killed output writer is named as such, and a capped log reads as one stream (head, marker, latest output).
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { BIN, jobs, jobsAsync, json, tempDir } from "../support/cli.ts"
+
+const home = tempDir("jobs-output-")
+const stopped: Array<string> = []
+afterAll(() => {
+  for (const id of stopped) jobs(["stop", id], { home })
+})
+
+/** Runs `jobs ARGS | READER` in a real bash and returns jobs' own exit status and stderr. */
+const piped = (args: string, reader: string): { readonly status: number; readonly stderr: string } => {
+  const script = `node -- ${BIN} ${args} 2>"$ERR" | ${reader} >/dev/null; echo "\${PIPESTATUS[0]}"`
+  const err = Path.join(tempDir(), "stderr")
+  const r = ChildProcess.spawnSync("bash", ["-c", script], {
+    env: { ...process.env, JOBS_HOME: home, ERR: err },
+    encoding: "utf8",
+    timeout: 60_000
+  })
+  return { status: Number(r.stdout.trim()), stderr: Fs.readFileSync(err, "utf8") }
+}
+
+describe("a reader whose pipe closes", () => {
+  it("leaves jobs quiet, with exit 0 or 141, for logs, events, logs -f, list --json and run --json", async () => {
+    // enough output (and events) that the writes outlive the reader
+    const many = jobs(["run", "--json", "--name", "many", "--", "sh", "-c", "seq 1 300000"], { home })
+    expect(many.code).toBe(0)
+    const id = json<{ id: string }>(many).id
+    expect(jobs(["wait", id], { home }).code).toBe(0)
+    await Promise.all(Array.from({ length: 40 }, () => jobsAsync(["run", "--", "true"], { home })))
+    const follow = jobs(["run", "--json", "--", "sh", "-c", "seq 1 300000; sleep 30"], { home })
+    const followId = json<{ id: string }>(follow).id
+    stopped.push(followId)
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      [`logs ${id}`, "head -1"],
+      [`events ${id}`, "head -1"],
+      [`logs -f ${followId}`, "head -1"],
+      ["list --all --json", "head -c 10"],
+      ["list --all", "head -1"],
+      ["run --json -- true", "head -c 0"]
+    ]
+    for (const [args, reader] of cases) {
+      const r = piped(args, reader)
+      expect({ args, stderr: r.stderr }).toEqual({ args, stderr: "" })
+      expect([0, 141], args).toContain(r.status)
+    }
+  }, 240_000)
+})
+
+describe("a deleted current directory", () => {
+  it("is one `Cannot …` line for run and list, not a stack", () => {
+    for (const args of ["run -- true", "run --name x -- sh -c true", "list", "status"]) {
+      const dir = tempDir("jobs-gone-")
+      const script = `cd "$D" && rmdir "$D" && exec node -- ${BIN} ${args}`
+      const r = ChildProcess.spawnSync("sh", ["-c", script], {
+        env: { ...process.env, JOBS_HOME: home, D: dir },
+        encoding: "utf8"
+      })
+      expect(r.status === 1 || r.status === 2, `${args}: ${r.status} ${r.stderr}`).toBe(true)
+      const lines = r.stderr.trim().split("\n")
+      expect(lines, args).toHaveLength(1)
+      expect(lines[0]).toMatch(/^Cannot .*current directory no longer exists/)
+    }
+  })
+})
