@@ -4,7 +4,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { BIN, jobs, jobsAsync, json, tempDir } from "../support/cli.ts"
+import { BIN, eventually, jobs, jobsAsync, json, tempDir } from "../support/cli.ts"
 
 const home = tempDir("jobs-output-")
 const stopped: Array<string> = []
@@ -66,4 +66,51 @@ describe("a deleted current directory", () => {
       expect(lines[0]).toMatch(/^Cannot .*current directory no longer exists/)
     }
   })
+})
+
+/** The pids whose stdin is this job's output fifo, with their command names. */
+const fifoReaders = (fifo: string): Array<{ readonly pid: number; readonly comm: string }> => {
+  const found: Array<{ pid: number; comm: string }> = []
+  for (const entry of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (Fs.readlinkSync(`/proc/${entry}/fd/0`) !== fifo) continue
+      found.push({ pid: Number(entry), comm: Fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() })
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found
+}
+
+describe("an output writer killed mid-job", () => {
+  for (const [what, pick] of [
+    ["its copier", (r: { comm: string }) => r.comm !== "sh"],
+    ["the whole writer", (_: { comm: string }) => true]
+  ] as const) {
+    it(`is recorded as the writer dying, not a full disk (${what})`, async () => {
+      const script = "i=0; while [ $i -lt 40 ]; do echo line $i; i=$((i+1)); sleep 0.1; done"
+      for (const extra of [[], ["--max-log-size", "64K"]]) {
+        const started = jobs(["run", "--json", ...extra, "--", "sh", "-c", script], { home })
+        const id = json<{ id: string }>(started).id
+        stopped.push(id)
+        const dir = Path.join(home, "jobs", id)
+        const fifo = Path.join(dir, ".output.fifo")
+        const readers = await eventually(() => {
+          const found = fifoReaders(fifo)
+          return found.some((r) => r.comm !== "sh") ? found : undefined
+        })
+        for (const r of readers.filter(pick)) process.kill(r.pid, "SIGKILL")
+        jobs(["wait", id], { home })
+        const events = jobs(["events", id], { home })
+          .stdout.trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { type: string; reason?: string })
+        const dropped = events.filter((e) => e.type === "OutputDropped")
+        expect(dropped, `${what} ${extra.join(" ")}`).toHaveLength(1)
+        expect(dropped[0]!.reason).toMatch(/^the output writer died \(killed by SIGKILL\)/)
+        expect(events.at(-1)!.type).toBe("Exited")
+      }
+    }, 120_000)
+  }
 })
