@@ -269,11 +269,18 @@ _jdropwhy() {
 # output.log keeps the head and never changes after it; the latest output goes to output.tail.N pieces of a
 # quarter of the limit, of which the last two are kept, and an OutputTruncated event says so once.
 _jwriter() {
+  # head -c holds its output in a stdio buffer (invisible while the job runs): unbuffered, it writes each read at
+  # once (dd cannot stand in: with count_bytes, a short read from the pipe ends its count)
+  if command -v stdbuf >/dev/null 2>&1; then
+    _jcopyn() { stdbuf -o0 head -c "$1"; }
+  else
+    _jcopyn() { head -c "$1"; }
+  fi
   if [ -z "$_jmaxlog" ]; then
     cat >>"$_jout" 2>/dev/null || _jdrop $?
     return
   fi
-  head -c "$_jmaxlog" >>"$_jout" 2>/dev/null || {
+  _jcopyn "$_jmaxlog" >>"$_jout" 2>/dev/null || {
     _jdrop $?
     return
   }
@@ -281,7 +288,7 @@ _jwriter() {
   _jk=0
   while :; do
     _jpiece=$_jd/output.tail.$_jk
-    head -c "$_jchunk" >"$_jpiece" 2>/dev/null || {
+    _jcopyn "$_jchunk" >"$_jpiece" 2>/dev/null || {
       _jdrop $?
       return
     }

@@ -114,3 +114,57 @@ describe("an output writer killed mid-job", () => {
     }, 120_000)
   }
 })
+
+describe("a log capped by --max-log-size", () => {
+  it("reads as one stream, live: the head, a marker, then the latest output (logs, --tail, -f, progress)", async () => {
+    const script = 'i=0; while [ $i -lt 20000 ]; do echo "step $i/20000"; i=$((i+1)); done; sleep 60'
+    const started = jobs(
+      [
+        "run",
+        "--json",
+        "--max-log-size",
+        "64K",
+        "--progress-pattern",
+        "step (?<done>\\d+)/(?<total>\\d+)",
+        "--"
+      ].concat(["sh", "-c", script]),
+      { home }
+    )
+    const id = json<{ id: string }>(started).id
+    stopped.push(id)
+    // while it runs (it sleeps after its last line), the latest line is there
+    await eventually(() =>
+      jobs(["logs", "--tail", "1", id], { home }).stdout === "step 19999/20000\n" ? true : undefined
+    )
+    expect(jobs(["logs", "--tail", "2", id], { home }).stdout).toBe("step 19998/20000\nstep 19999/20000\n")
+    const all = jobs(["logs", id], { home }).stdout
+    expect(all.startsWith("step 0/20000\nstep 1/20000\n")).toBe(true)
+    expect(all.endsWith("step 19999/20000\n")).toBe(true)
+    const marker = /\n\[jobs: (\d+) bytes skipped\]\n/.exec(all)
+    expect(marker).not.toBeNull()
+    // the head is whole (64 KiB) and the lines after the marker run on, one by one, to the last
+    expect(Buffer.byteLength(all.slice(0, marker!.index))).toBe(64 * 1024)
+    const after = all
+      .slice(marker!.index + marker![0].length)
+      .split("\n")
+      .filter((l) => l.startsWith("step "))
+    const numbers = after.slice(1).map((l) => Number(/step (\d+)/.exec(l)![1]))
+    numbers.forEach((n, i) => i > 0 && expect(n).toBe(numbers[i - 1]! + 1))
+    // progress reads the latest output, not the end of the head
+    const status = json<{ progress: { done: number; total: number } | null }>(jobs(["status", "--json", id], { home }))
+    expect(status.progress).toMatchObject({ done: 19999, total: 20000 })
+    // logs -f shows the latest output too
+    const child = ChildProcess.spawn(process.execPath, ["--", BIN, "logs", "-f", id], {
+      env: { ...process.env, JOBS_HOME: home },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let followed = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (followed += d))
+    try {
+      await eventually(() => (followed.endsWith("step 19999/20000\n") ? true : undefined))
+      expect(followed).toBe(all)
+    } finally {
+      child.kill()
+    }
+  }, 120_000)
+})
