@@ -4,6 +4,8 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { BIN, eventually, jobs, jobsAsync, json, tempDir } from "../support/cli.ts"
 
 const home = tempDir("jobs-output-")
@@ -154,6 +156,29 @@ describe("a log capped by --max-log-size", () => {
     // progress reads the latest output, not the end of the head
     const status = json<{ progress: { done: number; total: number } | null }>(jobs(["status", "--json", id], { home }))
     expect(status.progress).toMatchObject({ done: 19999, total: 20000 })
+    // and so does MCP's logs tool, paging through the same stream
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "NODE_EXTRA_CA_CERTS") env[k] = v
+    const client = new Client({ name: "jobs-test", version: "1.0.0" })
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ["--", BIN, "mcp"],
+        env: { ...env, JOBS_HOME: home }
+      })
+    )
+    try {
+      const tail = (await client.callTool({ name: "logs", arguments: { id, tailLines: 1 } })) as unknown as {
+        structuredContent: { text: string; nextOffset: number }
+      }
+      expect(tail.structuredContent.text).toBe("step 19999/20000\n")
+      const whole = (await client.callTool({ name: "logs", arguments: { id, maxBytes: 1024 * 1024 } })) as unknown as {
+        structuredContent: { text: string }
+      }
+      expect(whole.structuredContent.text).toBe(all)
+    } finally {
+      await client.close()
+    }
     // logs -f shows the latest output too
     const child = ChildProcess.spawn(process.execPath, ["--", BIN, "logs", "-f", id], {
       env: { ...process.env, JOBS_HOME: home },
