@@ -12,6 +12,7 @@ const home = tempDir("jobs-output-")
 const stopped: Array<string> = []
 afterAll(() => {
   for (const id of stopped) jobs(["stop", id], { home })
+  Fs.rmSync(home, { recursive: true, force: true })
 })
 
 /** Runs `jobs ARGS | READER` in a real bash and returns jobs' own exit status and stderr. */
