@@ -25,6 +25,7 @@ import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
+import * as OutputLog from "../core/output_log.ts"
 import { Codec, Follow, RegularFile } from "../events/mod.ts"
 import style from "./_dashboard.css?raw"
 import script from "./_dashboard_app.js?raw"
@@ -311,12 +312,23 @@ const app = (options: Options) =>
     }
     if (req.method !== "GET") return json({ error: `Cannot ${req.method} "${path}"` }, 405)
     if (action === "logs") {
-      const size = fileSize(job.logPath)
       const tail = url.searchParams.get("tail")
+      // past --max-log-size the output is the head, a marker and the latest pieces: offsets are in that stream
+      const paths = { dir: Path.dirname(job.logPath), logPath: job.logPath }
+      const capped = OutputLog.isCapped(paths) ? OutputLog.readAll(paths) : undefined
+      const size = capped?.length ?? fileSize(job.logPath)
       const from =
-        tail !== null ? tailOffset(job.logPath, Number(tail) || 0) : Number(url.searchParams.get("from") ?? 0)
+        tail === null
+          ? Number(url.searchParams.get("from") ?? 0)
+          : capped === undefined
+            ? tailOffset(job.logPath, Number(tail) || 0)
+            : size - OutputLog.lastLines(capped, Number(tail) || 0).length
       const to = Math.min(size, Number(url.searchParams.get("to") ?? size))
-      return HttpServerResponse.text(readRange(job.logPath, Math.max(0, from), to), {
+      const text =
+        capped === undefined
+          ? readRange(job.logPath, Math.max(0, from), to)
+          : capped.subarray(Math.max(0, from), Math.max(0, to)).toString("utf8")
+      return HttpServerResponse.text(text, {
         contentType: "text/plain; charset=utf-8"
       })
     }
@@ -333,6 +345,11 @@ const app = (options: Options) =>
     if (api) return json(job)
     const size = fileSize(job.logPath)
     const start = Math.max(0, size - 64 * 1024)
+    const pagePaths = { dir: Path.dirname(job.logPath), logPath: job.logPath }
+    // past --max-log-size the page shows the latest output (its live stream goes on from the head's end)
+    const shown = OutputLog.isCapped(pagePaths)
+      ? OutputLog.readTail(pagePaths, 64 * 1024)
+      : readRange(job.logPath, start, size)
     const envNames = Object.keys(readEnvNames(Path.join(Path.dirname(job.eventsPath), "env")))
     const events = yield* jobs.events(job.id).pipe(Stream.runCollect)
     return html(
@@ -340,7 +357,7 @@ const app = (options: Options) =>
         job,
         envNames,
         [...events].filter((e) => e.job === job.id).map((e) => ({ type: e.type, at: e.at })),
-        { text: readRange(job.logPath, start, size), start, end: size },
+        { text: shown, start, end: size },
         fileSize(job.eventsPath)
       )
     )

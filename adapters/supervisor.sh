@@ -243,32 +243,53 @@ _jhooks() {
   _jrunhook group "$(cat "$_jhome/groups/$_jgroup.on_done")"
 }
 
-# _jdrop: writing the output failed (a full disk): free the space this job set aside, say so in the log, and
-# keep reading so that the command never meets a closed pipe.
+# _jdrop STATUS: the copy of the output ended with STATUS: a write that failed (a full disk) or a copier killed by a
+# signal (above 128). Free the space this job set aside, say which in the log, and keep reading so that the command
+# never meets a closed pipe.
 _jdrop() {
   rm -f "$_jd/.reserve"
-  _jemit OutputDropped dropped ',"reason":"writing output.log failed (disk full?): the rest of the output is dropped"'
+  _jemit OutputDropped dropped ",\"reason\":\"$(_jdropwhy "$1"): the rest of the output is dropped\""
   cat >/dev/null
+}
+
+# _jdropwhy STATUS: why the output writer stopped, from its exit status.
+_jdropwhy() {
+  if [ "$1" -gt 128 ] 2>/dev/null; then
+    _jsigname=$(kill -l "$(($1 - 128))" 2>/dev/null)
+    case $_jsigname in
+      '' | *[!A-Z0-9]*) printf 'the output writer died (exit %s)' "$1" ;;
+      *) printf 'the output writer died (killed by SIG%s)' "${_jsigname#SIG}" ;;
+    esac
+  else
+    printf 'writing output.log failed (exit %s: disk full?)' "$1"
+  fi
 }
 
 # _jwriter: copies the command's output (from the fifo on stdin) to output.log. With a limit (_jmaxlog bytes),
 # output.log keeps the head and never changes after it; the latest output goes to output.tail.N pieces of a
 # quarter of the limit, of which the last two are kept, and an OutputTruncated event says so once.
 _jwriter() {
+  # head -c holds its output in a stdio buffer (invisible while the job runs): unbuffered, it writes each read at
+  # once (dd cannot stand in: with count_bytes, a short read from the pipe ends its count)
+  if command -v stdbuf >/dev/null 2>&1; then
+    _jcopyn() { stdbuf -o0 head -c "$1"; }
+  else
+    _jcopyn() { head -c "$1"; }
+  fi
   if [ -z "$_jmaxlog" ]; then
-    cat >>"$_jout" 2>/dev/null || _jdrop
+    cat >>"$_jout" 2>/dev/null || _jdrop $?
     return
   fi
-  head -c "$_jmaxlog" >>"$_jout" 2>/dev/null || {
-    _jdrop
+  _jcopyn "$_jmaxlog" >>"$_jout" 2>/dev/null || {
+    _jdrop $?
     return
   }
   _jchunk=$((_jmaxlog / 4 + 1))
   _jk=0
   while :; do
     _jpiece=$_jd/output.tail.$_jk
-    head -c "$_jchunk" >"$_jpiece" 2>/dev/null || {
-      _jdrop
+    _jcopyn "$_jchunk" >"$_jpiece" 2>/dev/null || {
+      _jdrop $?
       return
     }
     if [ ! -s "$_jpiece" ]; then
@@ -570,6 +591,14 @@ else
     sleep 0.01
     _ji=$((_ji + 1))
   done
+  # a writer that was itself killed said nothing: say it here (unless a drop was said already)
+  if ! kill -0 "$_jwpid" 2>/dev/null; then
+    wait "$_jwpid"
+    _jws=$?
+    if [ "$_jws" -gt 128 ] && ! grep -q "\"$_jid.dropped\"" "$_jev"; then
+      _jemit OutputDropped dropped ",\"reason\":\"$(_jdropwhy "$_jws"): the rest of the output is dropped\""
+    fi
+  fi
 fi
 
 if [ "$_jrc" -gt 128 ] && [ "$_jrc" -le 192 ]; then

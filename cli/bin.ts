@@ -49,8 +49,29 @@ const subcommand = (args: ReadonlyArray<string>): string | undefined => {
   return undefined
 }
 
+/**
+ * A reader that stops reading (`jobs logs X | head`) is no error: exit quietly, as `cat` does. Node ignores
+ * SIGPIPE and reports EPIPE on the stream instead; every bundle writes through these two streams.
+ */
+const quietOnClosedPipe = (stream: NodeJS.WriteStream) =>
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error
+    process.exit(0)
+  })
+
+/** The current directory, or undefined when it was removed under us (every command resolves paths from it). */
+const currentDirectory = (): string | undefined => {
+  try {
+    return process.cwd()
+  } catch {
+    return undefined
+  }
+}
+
 const start = async (): Promise<number> => {
   const args = process.argv.slice(2)
+  quietOnClosedPipe(process.stdout)
+  quietOnClosedPipe(process.stderr)
   if (process.env.JOBS_WRITE_CODE_CACHE === "1") {
     // the build runs typical commands in a scratch home first, so that the cache holds the functions they
     // compile too (V8 compiles lazily: a cache made right after loading would miss most of them)
@@ -61,6 +82,11 @@ const start = async (): Promise<number> => {
     return 0
   }
   const command = subcommand(args)
+  if (currentDirectory() === undefined) {
+    const what = command === "run" ? "run the job" : `run jobs ${command ?? ""}`.trimEnd()
+    process.stderr.write(`Cannot ${what}: the current directory no longer exists (cd to one that does)\n`)
+    return 1
+  }
   // the MCP server has a bundle of its own: its SDK costs the other commands nothing
   if (command === "mcp") return load("mcp").main(args, JOBS_VERSION)
   if (command === "serve") return load("serve").main(args, JOBS_VERSION)

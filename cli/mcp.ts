@@ -26,6 +26,7 @@ import { InvalidInput, JobStateConflict } from "../core/errors.ts"
 import * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
+import * as OutputLog from "../core/output_log.ts"
 import * as Project from "../core/project.ts"
 import { RegularFile } from "../events/mod.ts"
 
@@ -183,13 +184,24 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
               new JobStateConflict({ message: `Cannot read the output of job "${job.shortId}": ${reason(e)}` })
           })
         ),
-        Effect.flatMap(({ job, size }) => {
+        Effect.flatMap(({ job, size: logSize }) => {
+          // past --max-log-size the output is the head, a marker and the latest pieces: offsets are in that stream
+          const paths = { dir: Path.dirname(job.logPath), logPath: job.logPath }
+          const capped = OutputLog.isCapped(paths) ? OutputLog.readAll(paths) : undefined
+          const size = capped?.length ?? logSize
           const offset =
-            input.tailLines !== undefined ? tailOffset(job.logPath, input.tailLines) : Math.max(0, input.offset ?? 0)
+            input.tailLines === undefined
+              ? Math.max(0, input.offset ?? 0)
+              : capped === undefined
+                ? tailOffset(job.logPath, input.tailLines)
+                : size - OutputLog.lastLines(capped, input.tailLines).length
           const max = Math.max(1, Math.min(input.maxBytes ?? 65536, 1024 * 1024))
           let bytes: Buffer = Buffer.alloc(0)
           try {
-            bytes = RegularFile.readSync(job.logPath, offset, Math.min(max, Math.max(0, size - offset))) ?? bytes
+            bytes =
+              capped?.subarray(offset, offset + max) ??
+              RegularFile.readSync(job.logPath, offset, Math.min(max, Math.max(0, size - offset))) ??
+              bytes
           } catch (e) {
             return Effect.fail(
               new JobStateConflict({ message: `Cannot read the output of job "${job.shortId}": ${reason(e)}` })

@@ -16,6 +16,7 @@ import * as Ids from "./ids.ts"
 import * as JobIndex from "./job_index.ts"
 import * as JobState from "./job_state.ts"
 import { JobStore, type Loaded } from "./job_store.ts"
+import * as OutputLog from "./output_log.ts"
 import * as Reference from "./reference.ts"
 import * as Submit from "./submit.ts"
 import { DEFAULT_GRACE_SECS, eventId, now } from "./submit.ts"
@@ -478,6 +479,14 @@ export const make = Effect.gen(function* () {
         const paths = store.paths(id)
         const loaded = yield* load(id)
         const remote = options.follow === true ? yield* remoteFollower(loaded) : undefined
+        const done = options.follow === true ? (remote ?? isEnded(id)) : Effect.succeed(true)
+        if (loaded.state.spec?.maxLogBytes != null || OutputLog.isCapped(paths)) {
+          // capped: the head, the marker and the latest output, read as one stream
+          const now = OutputLog.readNow(paths, OutputLog.START)
+          const first = options.tailLines === undefined ? now.bytes : OutputLog.lastLines(now.bytes, options.tailLines)
+          const rest = options.follow === true ? OutputLog.follow(paths, { cursor: now.next, done }) : Stream.empty
+          return Stream.concat(Stream.make(new Uint8Array(first)), rest)
+        }
         const offset = options.tailLines === undefined ? 0 : tailOffset(paths.logPath, options.tailLines)
         return Follow.bytes(paths.logPath, {
           offset,

@@ -5,6 +5,7 @@
 import { type Event, RegularFile } from "../events/mod.ts"
 import { untrustedText } from "./errors.ts"
 import type * as JobState from "./job_state.ts"
+import * as OutputLog from "./output_log.ts"
 
 /** What one source says. */
 export interface Found {
@@ -177,7 +178,8 @@ export const read = (
   const file = readTail(fileOf(paths.dir), 4096)
   const explicit = file === "" ? undefined : fromFile(file)
   if (explicit !== undefined) return explicit
-  const tail = readTail(paths.logPath)
+  // the latest output: past --max-log-size it is in output.tail.N, not at the end of output.log
+  const tail = OutputLog.readTail(paths, TAIL_BYTES)
   if (tail === "") return undefined
   const pattern = spec?.progressPattern
   return (pattern === undefined || pattern === null ? undefined : fromPattern(tail, pattern)) ?? fromTqdm(tail)

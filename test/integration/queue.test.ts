@@ -303,7 +303,9 @@ describe("output limits", () => {
         expect(jobs(["wait", job.id, "--timeout", "60s"], { home }).code).toBe(3)
         expect(status(home, job.id).status).toBe("failed")
         const events = readEvents(home, job.id)
-        expect(events.some((e) => e.type === "OutputDropped")).toBe(true)
+        expect(events.find((e) => e.type === "OutputDropped")).toMatchObject({
+          reason: expect.stringMatching(/^writing output\.log failed \(exit 1: disk full\?\)/)
+        })
         expect(events.find((e) => e.type === "Exited")).toMatchObject({ code: 3, signal: null })
       } finally {
         ChildProcess.spawnSync("umount", ["-l", mnt])
