@@ -10,15 +10,18 @@ import * as Render from "./render.ts"
 
 /** Attaches to the job's session (blocking until detach or the end), then prints where the job stands. */
 export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], home: string, job: JobState.JobObject) {
-  // tmux would say "not a terminal" and exit 0, and an SSH session would wait for ever for keys
-  if (!isTerminal()) {
-    return yield* new InvalidInput({
-      message: `Cannot attach to job "${job.shortId}": this is not a terminal (jobs logs -f ${job.shortId} follows it)`
-    })
-  }
+  // tmux would say "not a terminal" and exit 0, and an SSH session would wait for ever for keys; what cannot be
+  // attached from any terminal (not a tmux job, a session gone) is said first
+  const needTerminal = () =>
+    isTerminal()
+      ? Effect.void
+      : new InvalidInput({
+          message: `Cannot attach to job "${job.shortId}": this is not a terminal (jobs logs -f ${job.shortId} follows it)`
+        })
   const layout = Home.layout(home)
   const remote = Executors.forHome(home).get(job.executor)
   if (remote?.attach !== undefined) {
+    yield* needTerminal()
     const state = (yield* jobs.refresh(job.id)).state
     yield* Effect.mapError(
       remote.attach(state),
@@ -39,6 +42,7 @@ export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], ho
       message: `Cannot attach to job "${job.shortId}": its tmux session is gone (jobs logs ${job.shortId} shows its output)`
     })
   }
+  yield* needTerminal()
   yield* Effect.sync(() => Tmux.attach(layout, job.id))
   yield* summary(jobs, job.id)
 })

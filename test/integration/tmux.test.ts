@@ -191,7 +191,7 @@ describe.skipIf(!hasTmux && process.env.CI === undefined)("jobs run --tmux", () 
     oneLine(gone)
     expect(gone.stderr).toMatch(/session is gone \(jobs logs/)
 
-    const noTmux = jobs(["run", "--tmux", "--", "true"], { home, env: { PATH: "/nonexistent" } })
+    const noTmux = jobs(["run", "--tmux", "--", "/bin/true"], { home, env: { PATH: "/nonexistent" } })
     expect(noTmux.code).toBe(1)
     oneLine(noTmux)
     expect(noTmux.stderr).toMatch(/tmux is not installed \(.*apt-get install tmux\)/)
