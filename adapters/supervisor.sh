@@ -522,10 +522,19 @@ if [ "$_jtimeout" -gt 0 ] 2>/dev/null; then
     _jsl=
     trap 'kill "$_jsl" 2>/dev/null; exit 0' TERM
     _jend=$(($(date +%s) + _jtimeout))
+    # slept in steps (a second, then at most a minute): the supervisor's TERM to a watcher that is still starting,
+    # before its trap is set, is lost (a short job's supervisor sends it at once), and the watcher would outlive the
+    # job by the whole timeout. After each step it leaves once the job has ended (its Exited is in the log) or its
+    # folder is gone.
+    _jstep=1
     while _jleft=$((_jend - $(date +%s))) && [ "$_jleft" -gt 0 ]; do
+      [ "$_jleft" -gt "$_jstep" ] && _jleft=$_jstep
+      _jstep=60
       sleep "$_jleft" &
       _jsl=$!
       wait "$_jsl"
+      [ -d "$_jd" ] || exit 0
+      grep -q "\"$_jid.exited\"" "$_jev" 2>/dev/null && exit 0
     done
     if [ -z "$_jtmux" ] && _jlive $$ "$_jself"; then
       kill -s USR1 $$ 2>/dev/null

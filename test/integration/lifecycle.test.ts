@@ -245,3 +245,26 @@ describe("error output", () => {
     oneLine(wait)
   })
 })
+
+describe("nothing of an ended job runs on", () => {
+  it("leaves no process behind once a short job with a long --timeout has ended", async () => {
+    const home = tmp.home()
+    // the timeout's watcher of a job that ends at once used to miss the supervisor's TERM and live for the whole hour
+    const ids = Array.from(
+      { length: 12 },
+      () => json<{ id: string }>(jobs(["run", "--json", "--timeout", "1h", "--", "true"], { home })).id
+    )
+    for (const id of ids) expect(jobs(["wait", id], { home }).code).toBe(0)
+    const ours = () =>
+      Fs.readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return Fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(home)
+          } catch {
+            return false
+          }
+        })
+    await eventually(() => (ours().length === 0 ? true : undefined), 20_000, "no process of the home's jobs")
+  })
+})
