@@ -1,5 +1,6 @@
 // Reading /proc: process start time, state and the boot id, for liveness that a reused pid cannot fool.
 import * as Fs from "node:fs"
+import * as Process from "../core/process.ts"
 
 /** State letter and start time (field 3 and field 22 of /proc/<pid>/stat), or undefined when there is no such pid. */
 export const stat = (
@@ -16,29 +17,15 @@ export const stat = (
   return { state: fields[0]!, pgrp: Number(fields[2]), startTime: Number(fields[19]) }
 }
 
-let boot: string | undefined
-
-/** This host's boot id. */
-export const bootId = (): string => {
-  if (boot === undefined) {
-    try {
-      boot = Fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
-    } catch {
-      boot = "unknown"
-    }
-  }
-  return boot
-}
+/** This host's boot id (one reader for core and adapters: core/process.ts). */
+export const bootId = (): string => Process.bootId()
 
 /**
  * Whether the process that had `pid` and `startTime` on boot `bootId` still runs. A zombie counts as gone, and so
  * does a pid the kernel gave to another process since.
  */
-export const isAlive = (pid: number, startTime: number, bootIdOfStart: string): boolean => {
-  if (bootIdOfStart !== bootId()) return false
-  const s = stat(pid)
-  return s !== undefined && s.startTime === startTime && s.state !== "Z" && s.state !== "X"
-}
+export const isAlive = (pid: number, startTime: number, bootIdOfStart: string): boolean =>
+  Process.isAlive({ pid, startTime, bootId: bootIdOfStart })
 
 /** Whether a process's environment names job `id`: the supervisor gives every command JOBS_ID. */
 const carriesJob = (pid: number, id: string): boolean => {

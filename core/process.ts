@@ -1,5 +1,5 @@
 // This process and others as /proc tells them: pid plus start time and boot id, so a reused pid never passes for
-// the process that had it. The adapters have their own reader (adapters/proc.ts); core imports no adapter.
+// the process that had it. adapters/proc.ts builds on this (core imports no adapter).
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 

@@ -132,6 +132,17 @@ const supervisorFiles = (
   return files
 }
 
+/** The first event of a job: its spec, and who submitted it (so that a submit killed half-way can be judged). */
+const submittedOf = (job: string, spec: Event.JobSpec) => ({
+  type: "Submitted" as const,
+  v: 1 as const,
+  id: eventId(),
+  job,
+  at: now(),
+  spec,
+  submitter: Process.self()
+})
+
 /** Submit and settle over a store and the executors. */
 export const make = (store: JobStore.JobStore["Type"], executors: Executors["Type"]) => {
   const reported = new Set<string>()
@@ -397,15 +408,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         }
       }
       const spec = specOf(input, kind, key, after, config)
-      const submitted = {
-        type: "Submitted" as const,
-        v: 1,
-        id: eventId(),
-        job: id,
-        at: now(),
-        spec,
-        submitter: Process.self()
-      }
+      const submitted = submittedOf(id, spec)
       const paths = yield* store
         .create(submitted, input.env, { files: supervisorFiles(spec, after, config) })
         .pipe(Effect.tapError(() => (key === null ? Effect.void : store.releaseKey(key, id).pipe(Effect.ignore))))
@@ -473,15 +476,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         const id = Ids.make()
         const after = yield* resolveAfter(input.after)
         const spec = specOf(input, kind, null, after, config)
-        const submitted = {
-          type: "Submitted" as const,
-          v: 1,
-          id: eventId(),
-          job: id,
-          at: now(),
-          spec,
-          submitter: Process.self()
-        }
+        const submitted = submittedOf(id, spec)
         const env = input.env === first.env ? envText : EnvFile.render(input.env)
         const paths = yield* store.create(submitted, env, { sync: false, files: supervisorFiles(spec, after, config) })
         launches.push({ id, spec, paths, layout: store.layout })
