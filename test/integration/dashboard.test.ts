@@ -567,7 +567,11 @@ describe.skipIf(!hasChromium && process.env.CI === undefined)("jobs serve in hea
     await page.waitForSelector(`#job-${ready.id}`, { timeout: 15_000 })
     Fs.writeFileSync(go, "")
     const output = Path.join(Path.dirname(job.eventsPath), "output.log")
-    await eventually(() => (Fs.readFileSync(output, "utf8").includes(closer) ? true : undefined))
+    await eventually(
+      () => (Fs.readFileSync(output, "utf8").includes(closer) ? true : undefined),
+      45_000,
+      "the payload in the job's output"
+    )
     forged({ job: `../api/jobs/${job.id}/logs?x=`, at: new Date().toISOString() })
     forged({ job: job.id, at: new Date().toISOString() })
     // a job started after the forged lines shows the feed got past them
