@@ -504,6 +504,7 @@ describe.skipIf(!hasChromium && process.env.CI === undefined)("jobs serve in hea
     const payload = Path.join(dir, "payload.txt")
     Fs.writeFileSync(payload, `${attack}\n${closer}\n`)
     const go = Path.join(dir, "go")
+    const running = Path.join(dir, "running")
     const cwd = Path.join(dir, "<svg onload=window.__pwned=4>")
     Fs.mkdirSync(cwd)
     const name = `${img}${closer}`
@@ -517,16 +518,19 @@ describe.skipIf(!hasChromium && process.env.CI === undefined)("jobs serve in hea
           "--",
           "sh",
           "-c",
-          'while [ ! -e "$2" ]; do sleep 0.1; done; cat "$1"; sleep 60',
+          ': >"$3"; while [ ! -e "$2" ]; do sleep 0.1; done; cat "$1"; sleep 60',
           img,
           payload,
-          go
+          go,
+          running
         ],
         { home, cwd }
       )
     )
-    // a name no shell would take, planted once the supervisor has read the file
+    // a name no shell would take, planted once the command runs (so once its shell has read the file: Started is
+    // written before that, and a line no shell takes, read by the command's shell, would stop it ever running)
     await started(home, job.id)
+    await eventually(() => (Fs.existsSync(running) ? true : undefined), 45_000, "the job's command to run")
     const envName = "</script><script>window.__pwned++</script>"
     Fs.appendFileSync(Path.join(Path.dirname(job.eventsPath), "env"), `export ${envName}='v'\n`)
     const forged = (fields: Record<string, unknown>) =>
