@@ -87,6 +87,12 @@ const start = async (): Promise<number> => {
     process.stderr.write(`Cannot ${what}: the current directory no longer exists (cd to one that does)\n`)
     return 1
   }
+  // help is drawn by the bundle that has the command's flags (`jobs help worker` by the worker bundle); serve's and
+  // mcp's by the main one, which lists their flags
+  const asked = command === "help" ? subcommand(args.slice(args.indexOf("help") + 1)) : undefined
+  if (asked === "worker" || asked === "gpu") return load(asked).main(args, JOBS_VERSION)
+  if ((command === "mcp" || command === "serve") && (args.includes("--help") || args.includes("-h")))
+    return load("cli").main(args, JOBS_VERSION)
   // the MCP server has a bundle of its own: its SDK costs the other commands nothing
   if (command === "mcp") return load("mcp").main(args, JOBS_VERSION)
   if (command === "serve") return load("serve").main(args, JOBS_VERSION)

@@ -11,16 +11,31 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as AdaptersMod from "../adapters/mod.ts"
 import * as Argv from "./argv.ts"
+import * as Help from "./help.ts"
 import * as Invocation from "./invocation.ts"
 import * as Outcome from "./outcome.ts"
 
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "")
 
-/** @effect/cli's errors as one line: its help docs are paragraphs meant for a terminal. */
-const validationLine = (error: unknown): string | undefined => {
-  if (!ValidationError.isValidationError(error)) return undefined
-  const text = "error" in error ? stripAnsi(HelpDoc.toAnsiText(error.error)).replace(/\s+/g, " ").trim() : ""
-  return `Cannot parse arguments: ${text.replace(/\.$/, "") || "invalid command line"}`
+/** @effect/cli's errors as one line (its help docs are paragraphs meant for a terminal), with "did you mean". */
+const validationLine =
+  (doc: Help.Doc, words: ReadonlyArray<string>) =>
+  (error: unknown): string | undefined => {
+    if (!ValidationError.isValidationError(error)) return undefined
+    const text = "error" in error ? stripAnsi(HelpDoc.toAnsiText(error.error)).replace(/\s+/g, " ").trim() : ""
+    return (
+      Help.explain(doc, words, text) ?? `Cannot parse arguments: ${text.replace(/\.$/, "") || "invalid command line"}`
+    )
+  }
+
+/** The path of the command whose help `words` ask for (`--help`, `-h`, `help CMD...`), or undefined. */
+const helpPath = (doc: Help.Doc, words: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  if (words.length === 0 || words[0] === "help") return Help.pathOf(doc, words.slice(1))
+  if (words.includes("--help") || words.includes("-h")) return Help.pathOf(doc, words)
+  // a command made of subcommands, given none (`jobs group`): its help, as @effect/cli would print it
+  const path = Help.pathOf(doc, words)
+  if (path.length === words.length && (Help.find(doc, path)?.children.length ?? 0) > 0) return path
+  return undefined
 }
 
 // @effect/cli prints its errors itself (several lines, on stderr): we print them our way instead
@@ -49,6 +64,17 @@ export const run = (
     process.stderr.write("Cannot start the wizard: stdin is not a terminal (give the command and its flags instead)\n")
     return Promise.resolve(2)
   }
+  const doc = Help.describe(root)
+  const asked = helpPath(doc, split.cli)
+  if (asked !== undefined) {
+    process.stdout.write(Help.render(doc, asked, version, Help.width(), split.cli[0] === "help"))
+    return Promise.resolve(0)
+  }
+  const unknown = Help.unknownFlag(doc, split.cli)
+  if (unknown !== undefined) {
+    process.stderr.write(`${unknown}\n`)
+    return Promise.resolve(2)
+  }
   const invocation = Invocation.make(split, version)
   const program = Effect.gen(function* () {
     const console = yield* quietConsole
@@ -63,6 +89,6 @@ export const run = (
   )
   // the commands need only what is provided above (Jobs, the Invocation, the Node platform)
   return Effect.runPromiseExit(program as Effect.Effect<unknown, unknown, never>).then((exit) =>
-    Outcome.exitCode(exit, validationLine)
+    Outcome.exitCode(exit, validationLine(doc, split.cli))
   )
 }

@@ -8,13 +8,6 @@ import * as Dashboard from "../adapters/dashboard.ts"
 import * as Adapters from "../adapters/mod.ts"
 import * as Home from "../core/home.ts"
 
-const USAGE = `jobs serve [--host 127.0.0.1] [--port 8000] [--token TOKEN] [--open] [--home DIR]
-  The web dashboard: job list, job pages with live logs, stop, rerun, a new-job form, stats and a JSON API.
-  Every request needs the token (--token, else JOBS_TOKEN, else one kept in $JOBS_HOME/serve-token); the printed
-  URL carries it once. --open opens the browser on a single-use login code instead (a command line is public).
-  Binding an address other than loopback needs --token or JOBS_TOKEN with at least 128 random bits
-  (make one with: openssl rand -hex 16).
-`
 const MAKE_ONE = "make one with: openssl rand -hex 16"
 
 /** Parses the flags, prints the URL, and serves until interrupted. */
@@ -24,10 +17,6 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
     if (a === "serve") continue
-    if (a === "--help" || a === "-h") {
-      process.stdout.write(USAGE)
-      return 0
-    }
     if (a === "--open") {
       open = true
       continue

@@ -294,31 +294,3 @@ describe("subcommands", () => {
     expect(table.stdout).not.toContain(b.shortId)
   })
 })
-
-describe("help", () => {
-  it("is plain text when stdout is not a terminal, and lists every command", () => {
-    const r = jobs(["--help"])
-    expect(r.code).toBe(0)
-    expect(r.stdout).not.toMatch(/\u001b\[/)
-    for (const command of [
-      "run",
-      "list",
-      "status",
-      "logs",
-      "events",
-      "stop",
-      "wait",
-      "retry",
-      "rm",
-      "clean",
-      "attach",
-      "group",
-      "serve",
-      "mcp",
-      "skills"
-    ]) {
-      expect(r.stdout).toMatch(new RegExp(`- ${command}\\b`))
-    }
-    expect(jobs(["run", "--help"]).stdout).toMatch(/--progress-pattern/)
-  })
-})

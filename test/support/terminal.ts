@@ -35,6 +35,8 @@ export const terminals = (tmp: { readonly dir: () => string }) => {
       type: (text: string) => tmuxOf(socket, ["send-keys", "-t", "user", "-l", text]),
       key: (key: string) => tmuxOf(socket, ["send-keys", "-t", "user", key]),
       screen,
+      /** The whole scrollback, with the lines the terminal wrapped joined again. */
+      history: () => tmuxOf(socket, ["capture-pane", "-p", "-J", "-S", "-", "-t", "user"]).stdout,
       resize: (columns: number, rows: number) =>
         tmuxOf(socket, ["resize-window", "-t", "user", "-x", String(columns), "-y", String(rows)]),
       waitFor: (pattern: RegExp, what: string, timeoutMs = 15_000) =>
