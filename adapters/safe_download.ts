@@ -6,6 +6,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Workers from "../core/workers.ts"
+import * as RegularFile from "../events/regular_file.ts"
 
 export interface Request {
   /** rsync's remote shell (`-e`), for example `jobs __ssh WORKER`. */
@@ -101,7 +102,7 @@ export const fetch = (request: Request): string | undefined => {
   try {
     Fs.mkdirSync(root, { recursive: true })
   } catch (e) {
-    return `cannot create "${request.root}" (${(e as NodeJS.ErrnoException).code ?? String(e)})`
+    return `cannot create "${request.root}" (${RegularFile.reasonOf(e)})`
   }
   const under = request.under ?? ""
   const refused = descend(root, under)
@@ -162,7 +163,7 @@ export const fetch = (request: Request): string | undefined => {
     }
     return undefined
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? String(e)
+    return RegularFile.reasonOf(e)
   } finally {
     Fs.rmSync(temp, { recursive: true, force: true })
   }

@@ -84,7 +84,10 @@ const start = async (): Promise<number> => {
   const command = subcommand(args)
   if (currentDirectory() === undefined) {
     const what = command === "run" ? "run the job" : `run jobs ${command ?? ""}`.trimEnd()
-    process.stderr.write(`Cannot ${what}: the current directory no longer exists (cd to one that does)\n`)
+    const message = `Cannot ${what}: the current directory no longer exists (cd to one that does)`
+    process.stderr.write(`${message}\n`)
+    // as cli/outcome.ts reports every other error under --json (the bundles are not loaded yet)
+    if (args.includes("--json")) process.stdout.write(`${JSON.stringify({ error: { code: "usage", message } })}\n`)
     return 1
   }
   // help is drawn by the bundle that has the command's flags (`jobs help worker` by the worker bundle); serve's and

@@ -117,5 +117,5 @@ export const tryRun = (args: ReadonlyArray<string>, version: string): Promise<nu
     Effect.provide(Logger.replace(Logger.defaultLogger, Outcome.stderrLogger)),
     Logger.withMinimumLogLevel(LogLevel.Warning)
   )
-  return Effect.runPromiseExit(program).then((exit) => Outcome.exitCode(exit))
+  return Effect.runPromiseExit(program).then((exit) => Outcome.exitCode(exit, undefined, split.json))
 }

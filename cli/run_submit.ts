@@ -12,6 +12,7 @@ import { InvalidInput } from "../core/errors.ts"
 import * as Home from "../core/home.ts"
 import type * as Submit from "../core/submit.ts"
 import * as Workers from "../core/workers.ts"
+import * as RegularFile from "../events/regular_file.ts"
 import { durationFlag } from "./_shared.ts"
 import * as Argv from "./argv.ts"
 import * as GpuRun from "./gpu_run.ts"
@@ -111,7 +112,7 @@ const buildEnv = Effect.fn("jobs.run.env")(function* (
       text = Fs.readFileSync(path, "utf8")
     } catch (e) {
       return yield* new InvalidInput({
-        message: `Cannot read env file "${envFile.value}": ${(e as NodeJS.ErrnoException).code ?? String(e)}`
+        message: `Cannot read env file "${envFile.value}": ${RegularFile.reasonOf(e)}`
       })
     }
     const parsed = EnvFile.parseDotenv(text)
@@ -151,8 +152,7 @@ const realPath = (path: string): string => {
 const eachLines = (each: string, cwd: string) =>
   Effect.try({
     try: () => (each === "-" ? Fs.readFileSync(0, "utf8") : Fs.readFileSync(Path.resolve(cwd, each), "utf8")),
-    catch: (e) =>
-      new InvalidInput({ message: `Cannot read --each "${each}": ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+    catch: (e) => new InvalidInput({ message: `Cannot read --each "${each}": ${RegularFile.reasonOf(e)}` })
   }).pipe(Effect.map((text) => text.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))))
 
 /**
@@ -196,6 +196,11 @@ export const submit = Effect.fn("jobs.run")(function* (
   if (priority !== undefined && !Number.isInteger(priority)) {
     return yield* new InvalidInput({
       message: `Cannot parse --priority "${Option.getOrThrow(flags.priority)}": use a whole number`
+    })
+  }
+  if (priority !== undefined && Option.isNone(flags.group)) {
+    return yield* new InvalidInput({
+      message: "Cannot use --priority without --group: it orders the jobs waiting in a queue group"
     })
   }
   if (Option.isSome(flags.after) && Option.isSome(flags.afterAny)) {

@@ -56,12 +56,16 @@ export const run = (
 ): Promise<number> => {
   const split = Argv.split(args)
   if (split.error !== undefined) {
-    process.stderr.write(split.error + "\n")
+    Outcome.report(split.error, "usage", split.json || args.includes("--json"))
     return Promise.resolve(2)
   }
   // the only thing that ever asks a question is @effect/cli's --wizard: never wait for an answer that cannot come
   if (split.cli.includes("--wizard") && process.stdin.isTTY !== true) {
-    process.stderr.write("Cannot start the wizard: stdin is not a terminal (give the command and its flags instead)\n")
+    Outcome.report(
+      "Cannot start the wizard: stdin is not a terminal (give the command and its flags instead)",
+      "usage",
+      split.json
+    )
     return Promise.resolve(2)
   }
   const doc = Help.describe(root)
@@ -72,8 +76,13 @@ export const run = (
   }
   const unknown = Help.unknownFlag(doc, split.cli)
   if (unknown !== undefined) {
-    process.stderr.write(`${unknown}\n`)
+    Outcome.report(unknown, "usage", split.json)
     return Promise.resolve(2)
+  }
+  // --version --json: the version as a document too
+  if (split.json && split.cli.length === 1 && split.cli[0] === "--version") {
+    process.stdout.write(`${JSON.stringify({ version })}\n`)
+    return Promise.resolve(0)
   }
   const invocation = Invocation.make(split, version)
   const program = Effect.gen(function* () {
@@ -89,6 +98,6 @@ export const run = (
   )
   // the commands need only what is provided above (Jobs, the Invocation, the Node platform)
   return Effect.runPromiseExit(program as Effect.Effect<unknown, unknown, never>).then((exit) =>
-    Outcome.exitCode(exit, validationLine(doc, split.cli))
+    Outcome.exitCode(exit, validationLine(doc, split.cli), split.json)
   )
 }

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Dashboard from "../adapters/dashboard.ts"
 import * as Adapters from "../adapters/mod.ts"
 import * as Home from "../core/home.ts"
+import * as RegularFile from "../events/regular_file.ts"
 
 const MAKE_ONE = "make one with: openssl rand -hex 16"
 
@@ -57,7 +58,7 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
   try {
     token = explicit ?? Dashboard.homeToken(home)
   } catch (e) {
-    process.stderr.write(`Cannot keep the dashboard's token in "${home}": ${(e as NodeJS.ErrnoException).code ?? e}\n`)
+    process.stderr.write(`Cannot keep the dashboard's token in "${home}": ${RegularFile.reasonOf(e)}\n`)
     return 1
   }
   const shown = host.includes(":") ? `[${host}]` : host

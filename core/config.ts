@@ -4,6 +4,7 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Effect from "effect/Effect"
+import * as RegularFile from "../events/regular_file.ts"
 import * as Duration from "./duration.ts"
 import { InvalidInput } from "./errors.ts"
 import type * as Home from "./home.ts"
@@ -92,7 +93,7 @@ export const load = (layout: Home.Layout): Effect.Effect<Config, InvalidInput> =
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code !== "ENOENT" && code !== "ENOTDIR") {
-        return yield* new InvalidInput({ message: `Cannot read config "${file}": ${code ?? String(e)}` })
+        return yield* new InvalidInput({ message: `Cannot read config "${file}": ${RegularFile.reasonOf(e)}` })
       }
     }
     const parsed = parse(text)

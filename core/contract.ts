@@ -119,6 +119,15 @@ export const WaitResult = Schema.Struct({
   timedOut: Schema.Boolean
 }).annotations({ identifier: "WaitResult" })
 
+/** What every command prints on stdout with --json when it fails (with its one line on stderr and its exit code). */
+export const ErrorResult = Schema.Struct({
+  error: Schema.Struct({
+    /** Stable: `usage` for a command line that does not parse, else the error's kind (`job-not-found`, …). */
+    code: Schema.String,
+    message: Schema.String
+  })
+}).annotations({ identifier: "ErrorResult" })
+
 /** Every published shape, by the name of its schema file. */
 export const shapes = {
   job: Job,
@@ -130,5 +139,6 @@ export const shapes = {
   "jobs-result": JobsResult,
   "log-line": LogLine,
   "logs-result": LogsResult,
-  "wait-result": WaitResult
+  "wait-result": WaitResult,
+  error: ErrorResult
 } as const

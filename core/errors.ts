@@ -1,10 +1,17 @@
 // The errors of the domain. Every message has one shape: Cannot <do what> <to what>: <why>.
 import * as Data from "effect/Data"
+import * as RegularFile from "../events/regular_file.ts"
 
 /** A reference that names no job. */
-export class JobNotFound extends Data.TaggedError("JobNotFound")<{ readonly reference: string }> {
+export class JobNotFound extends Data.TaggedError("JobNotFound")<{
+  readonly reference: string
+  /** The reference is the start of some job's id, but shorter than a prefix may be (`minPrefix` characters). */
+  readonly minPrefix?: number | undefined
+}> {
   override get message() {
-    return `Cannot find job "${this.reference}": no job has this id, short id or name`
+    return this.minPrefix !== undefined
+      ? `Cannot find job "${this.reference}": a prefix needs at least ${this.minPrefix} characters`
+      : `Cannot find job "${this.reference}": no job has this id, short id or name`
   }
 }
 
@@ -14,7 +21,9 @@ export class AmbiguousReference extends Data.TaggedError("AmbiguousReference")<{
   readonly candidates: ReadonlyArray<string>
 }> {
   override get message() {
-    return `Cannot resolve job "${this.reference}": it matches ${this.candidates.length} jobs (${this.candidates.join(", ")})`
+    const shown = this.candidates.slice(0, 5).join(", ")
+    const more = this.candidates.length > 5 ? `, and ${this.candidates.length - 5} more` : ""
+    return `Cannot resolve job "${this.reference}": it matches ${this.candidates.length} jobs (${shown}${more})`
   }
 }
 
@@ -28,19 +37,9 @@ export class StorageError extends Data.TaggedError("StorageError")<{
   readonly cause: unknown
 }> {
   override get message() {
-    const cause = this.cause as NodeJS.ErrnoException | undefined
-    const why =
-      cause?.code === "EACCES" || cause?.code === "EPERM"
-        ? "permission denied"
-        : cause?.code === "ENOSPC"
-          ? "no space left on device"
-          : cause?.code === "ENOTDIR" || cause?.code === "EEXIST"
-            ? "not a directory"
-            : cause?.code === "ENOENT"
-              ? "no such file or directory"
-              : cause?.code === "EROFS"
-                ? "read-only file system"
-                : (cause?.code ?? (cause instanceof Error ? cause.message : String(this.cause)))
+    const code = (this.cause as NodeJS.ErrnoException | undefined)?.code
+    // a file where a folder must be: the path cannot be made or entered
+    const why = code === "ENOTDIR" || code === "EEXIST" ? "not a directory" : RegularFile.reasonOf(this.cause)
     return `Cannot ${this.action} "${this.path}": ${why}`
   }
 }
@@ -62,7 +61,7 @@ export class JobStateConflict extends Data.TaggedError("JobStateConflict")<{ rea
 /** The executor could not start the job. */
 export class StartFailed extends Data.TaggedError("StartFailed")<{ readonly job: string; readonly why: string }> {
   override get message() {
-    return `Cannot start job "${this.job}": ${this.why}`
+    return `Cannot start job "${this.job.length === 26 ? this.job.slice(-8).toLowerCase() : this.job}": ${this.why}`
   }
 }
 

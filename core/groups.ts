@@ -49,6 +49,17 @@ export const writeOnDone = (layout: Home.Layout, name: string, command: string |
   Fs.renameSync(`${path}.tmp`, path)
 }
 
+/** Removes a group's settings, its hook and its queue folder if empty (its jobs, if any, keep their group name). */
+export const remove = (layout: Home.Layout, name: string): void => {
+  Fs.rmSync(file(layout, name), { force: true })
+  Fs.rmSync(Path.join(layout.home, "groups", `${name}.on_done`), { force: true })
+  try {
+    Fs.rmdirSync(Path.join(layout.home, "groups", name))
+  } catch {
+    // no queue folder, or one still in use
+  }
+}
+
 /** The names of the groups that have settings or a queue. */
 export const names = (layout: Home.Layout): Array<string> => {
   let entries: Array<string> = []

@@ -25,6 +25,10 @@ export const make = (now: number = Date.now()): string => {
 /** The last 8 characters of an id, lowercased: the random part, so jobs of the same minute differ. */
 export const shortId = (id: string): string => id.slice(-8).toLowerCase()
 
+/** How messages name a job: `name (shortid)`, or the short id alone for a job without a name. */
+export const label = (id: string, name: string | null | undefined): string =>
+  name == null ? shortId(id) : `${name} (${shortId(id)})`
+
 /** Whether a string has the shape of a ULID. */
 export const isId = (s: string): boolean => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(s)
 

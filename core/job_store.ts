@@ -160,15 +160,27 @@ export const make = (home: string) => {
     Fs.accessSync(layout.jobs, Fs.constants.W_OK)
   })
 
-  /** Every job id in the home, oldest first (ULIDs sort by time). */
-  const ids = Effect.sync(() => {
+  /**
+   * Every job id in the home, oldest first (ULIDs sort by time). A home not made yet has none; a home that is a
+   * file, or cannot be read, is an error (never "no jobs").
+   */
+  const ids = Effect.suspend(() => {
     let names: Array<string>
     try {
       names = Fs.readdirSync(layout.jobs)
-    } catch {
-      return [] as Array<string>
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code !== "ENOENT") return Effect.fail(new StorageError({ action: "read home", path: layout.home, cause: e }))
+      // no jobs folder: fine in a new home, not when the home itself is a file
+      try {
+        if (!Fs.statSync(layout.home).isDirectory())
+          return Effect.fail(new StorageError({ action: "read home", path: layout.home, cause: { code: "ENOTDIR" } }))
+      } catch {
+        // no home yet
+      }
+      return Effect.succeed([] as Array<string>)
     }
-    return names.filter(Ids.isId).sort()
+    return Effect.succeed(names.filter(Ids.isId).sort())
   })
 
   const load = (id: string): Loaded => {

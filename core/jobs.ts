@@ -56,15 +56,24 @@ export const make = Effect.gen(function* () {
       switch (resolution._tag) {
         case "Found":
           return resolution.id
-        case "NotFound":
-          return yield* new JobNotFound({ reference })
+        case "NotFound": {
+          const lower = reference.toLowerCase()
+          const short =
+            reference.length < Reference.MIN_PREFIX &&
+            reference !== "" &&
+            ids.some((id) => Ids.shortId(id).startsWith(lower) || id.startsWith(reference.toUpperCase()))
+          return yield* new JobNotFound({ reference, ...(short ? { minPrefix: Reference.MIN_PREFIX } : {}) })
+        }
         case "Ambiguous":
           return yield* new AmbiguousReference({
             reference,
-            candidates: resolution.candidates.map((id) => {
-              const name = store.nameOf(id)
-              return name === null ? Ids.shortId(id) : `${Ids.shortId(id)} (${name})`
-            })
+            // newest first, as `name (shortid)`
+            candidates: [...resolution.candidates]
+              .sort()
+              .reverse()
+              .map((id) => {
+                return Ids.label(id, store.nameOf(id))
+              })
           })
       }
     })
@@ -296,7 +305,7 @@ export const make = Effect.gen(function* () {
       const spec = loaded.state.spec
       if (spec === null) {
         return yield* new JobStateConflict({
-          message: `Cannot retry job "${Ids.shortId(id)}": its log has no Submitted event`
+          message: `Cannot retry job "${Ids.label(id, store.nameOf(id))}": its log has no Submitted event`
         })
       }
       const env = yield* store.readEnv(id)
@@ -342,7 +351,7 @@ export const make = Effect.gen(function* () {
           executor.removeRemote(loaded.state),
           (why) =>
             new JobStateConflict({
-              message: `Cannot remove job "${Ids.shortId(loaded.state.id)}" from ${why} (--keep-remote removes it here only)`
+              message: `Cannot remove job "${Ids.label(loaded.state.id, loaded.state.spec?.name)}" from ${why} (--keep-remote removes it here only)`
             })
         )
         // a job that failed to start left nothing there, or its worker is the very one that could not be reached
@@ -375,7 +384,7 @@ export const make = Effect.gen(function* () {
       if (!JobState.isTerminal(loaded.state.status)) {
         if (options.force !== true) {
           return yield* new JobStateConflict({
-            message: `Cannot remove job "${Ids.shortId(id)}": it is ${loaded.state.status} (stop it first, or use --force)`
+            message: `Cannot remove job "${Ids.label(id, loaded.state.spec?.name)}": it is ${loaded.state.status} (stop it first, or use --force)`
           })
         }
         yield* stop(id, { signal: "SIGKILL", graceSecs: 0 })

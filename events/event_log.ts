@@ -17,8 +17,7 @@ export class AppendError extends Data.TaggedError("AppendError")<{
   }
 }
 
-const describe = (cause: unknown): string =>
-  cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
+const describe = (cause: unknown): string => RegularFile.reasonOf(cause)
 
 /**
  * Appends lines with a single `write` on an O_APPEND descriptor, so writers in different processes never

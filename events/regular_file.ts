@@ -34,6 +34,12 @@ export const reasonOf = (cause: unknown): string => {
       return "no such file"
     case "ENOTDIR":
       return "not in a folder"
+    case "ENOSPC":
+      return "no space left on device"
+    case "EROFS":
+      return "read-only file system"
+    case "EEXIST":
+      return "already exists"
     default:
       return cause instanceof Error ? (code ?? cause.message) : String(cause)
   }

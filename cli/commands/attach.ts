@@ -5,15 +5,21 @@ import * as Effect from "effect/Effect"
 import { Jobs } from "../../core/jobs.ts"
 import * as AttachFlow from "../attach_flow.ts"
 import { Invocation } from "../invocation.ts"
+import { givenOrNewest } from "../pick.ts"
 
 /** `jobs attach ID` */
 export const command = Command.make(
   "attach",
-  { id: Args.text({ name: "ID" }).pipe(Args.withDescription("Job id, short id, name or unique prefix")) },
+  {
+    id: Args.text({ name: "ID" }).pipe(
+      Args.withDescription("Job id, short id, name or unique prefix (default: the newest job of this project)"),
+      Args.optional
+    )
+  },
   Effect.fn("jobs.attach.command")(function* ({ id }) {
     const invocation = yield* Invocation
     const jobs = yield* Jobs
-    const job = yield* jobs.get(id)
+    const job = yield* jobs.get(yield* givenOrNewest(id, "attach"))
     yield* AttachFlow.attach(jobs, invocation.home, job)
   })
 ).pipe(

@@ -9,6 +9,7 @@ import { InvalidInput, StorageError } from "../../core/errors.ts"
 import * as Groups from "../../core/groups.ts"
 import * as Home from "../../core/home.ts"
 import { Jobs } from "../../core/jobs.ts"
+import * as Help from "../help.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
 
@@ -74,12 +75,41 @@ const set = Command.make(
   })
 ).pipe(Command.withDescription("Set a group's parallel limit (jobs run --group NAME waits for a free slot)"))
 
+/** The groups of this home: those with settings or a queue, and those a queued or running job names. */
+const known = Effect.gen(function* () {
+  const layout = Home.layout((yield* Invocation).home)
+  const { jobs: live } = yield* (yield* Jobs).list({ statuses: ["pending", "running"], limit: 0 })
+  return [...new Set([...Groups.names(layout), ...live.flatMap((j) => (j.group == null ? [] : [j.group]))])].sort()
+})
+
+/** Fails for a group nothing knows (`group pause gppu` must not make a group gppu). */
+const existing = (action: string, group: string) =>
+  Effect.gen(function* () {
+    const groups = yield* known
+    if (groups.includes(group)) return
+    const guess = Help.closest(group, groups)
+    return yield* new InvalidInput({
+      message: `Cannot ${action} group "${group}": no such group${
+        guess !== undefined
+          ? ` (did you mean "${guess}"?)`
+          : groups.length > 0
+            ? ` (groups: ${groups.slice(0, 5).join(", ")}${groups.length > 5 ? `, and ${groups.length - 5} more` : ""})`
+            : " (jobs group set NAME --parallel N makes one)"
+      }`
+    })
+  })
+
+const printed = (group: string, s: Groups.Settings) =>
+  Effect.flatMap(Invocation, (invocation) =>
+    invocation.json ? Render.json({ name: group, ...s }) : Render.line(describe(group, s))
+  )
+
 const pause = Command.make(
   "pause",
   { name },
   Effect.fn("jobs.group.pause")(function* ({ name: group }) {
-    const next = yield* update(group, (s) => ({ ...s, paused: true }))
-    yield* Render.line(describe(group, next))
+    yield* existing("pause", group)
+    yield* printed(group, yield* update(group, (s) => ({ ...s, paused: true })))
   })
 ).pipe(Command.withDescription("Start no new job of the group; running ones finish"))
 
@@ -87,10 +117,33 @@ const resume = Command.make(
   "resume",
   { name },
   Effect.fn("jobs.group.resume")(function* ({ name: group }) {
-    const next = yield* update(group, (s) => ({ ...s, paused: false }))
-    yield* Render.line(describe(group, next))
+    yield* existing("resume", group)
+    yield* printed(group, yield* update(group, (s) => ({ ...s, paused: false })))
   })
 ).pipe(Command.withDescription("Let a paused group start jobs again"))
+
+const rm = Command.make(
+  "rm",
+  { name },
+  Effect.fn("jobs.group.rm")(function* ({ name: group }) {
+    yield* checkName(group)
+    yield* existing("remove", group)
+    const layout = Home.layout((yield* Invocation).home)
+    const { jobs: live } = yield* (yield* Jobs).list({ statuses: ["pending", "running"], limit: 0 })
+    const mine = live.filter((j) => j.group === group)
+    if (mine.length > 0) {
+      return yield* new InvalidInput({
+        message: `Cannot remove group "${group}": ${mine.length} of its jobs are queued or running (jobs stop --group ${group})`
+      })
+    }
+    yield* Effect.try({
+      try: () => Groups.remove(layout, group),
+      catch: (cause) => new StorageError({ action: "remove group", path: layout.home, cause })
+    })
+    const invocation = yield* Invocation
+    yield* invocation.json ? Render.json({ name: group, removed: true }) : Render.line(`${group}: removed`)
+  })
+).pipe(Command.withDescription("Remove a group's settings and hook (refused while its jobs are queued or running)"))
 
 const ls = Command.make(
   "ls",
@@ -131,5 +184,5 @@ const ls = Command.make(
 /** `jobs group ...` */
 export const command = Command.make("group").pipe(
   Command.withDescription("Queue groups: parallel limits and pausing, with no daemon"),
-  Command.withSubcommands([set, ls, pause, resume])
+  Command.withSubcommands([set, ls, pause, resume, rm])
 )

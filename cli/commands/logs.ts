@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import { Jobs } from "../../core/jobs.ts"
 import { Follow } from "../../events/mod.ts"
 import { Invocation } from "../invocation.ts"
+import { givenOrNewest } from "../pick.ts"
 import * as ProgressBar from "../progress_bar.ts"
 import * as Render from "../render.ts"
 
@@ -15,7 +16,10 @@ import * as Render from "../render.ts"
 export const command = Command.make(
   "logs",
   {
-    id: Args.text({ name: "ID" }).pipe(Args.withDescription("Job id, short id, name or unique prefix")),
+    id: Args.text({ name: "ID" }).pipe(
+      Args.withDescription("Job id, short id, name or unique prefix (default: the newest job of this project)"),
+      Args.optional
+    ),
     tail: Options.integer("tail").pipe(
       Options.withAlias("n"),
       Options.withDescription("Only the last N lines"),
@@ -29,7 +33,7 @@ export const command = Command.make(
   Effect.fn("jobs.logs")(function* ({ id, tail, follow }) {
     const invocation = yield* Invocation
     const jobs = yield* Jobs
-    const job = yield* jobs.get(id)
+    const job = yield* jobs.get(yield* givenOrNewest(id, "logs"))
     const stream = jobs.output(job.id, { follow, ...(Option.isSome(tail) ? { tailLines: tail.value } : {}) })
     if (invocation.json) {
       yield* stream.pipe(

@@ -8,6 +8,7 @@ import * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { durationFlag, ExitWith } from "../_shared.ts"
 import { Invocation } from "../invocation.ts"
+import { givenOrNewest } from "../pick.ts"
 import * as ProgressBar from "../progress_bar.ts"
 import * as Render from "../render.ts"
 
@@ -15,13 +16,17 @@ import * as Render from "../render.ts"
 export const command = Command.make(
   "wait",
   {
-    ids: Args.text({ name: "ID" }).pipe(Args.withDescription("Jobs to wait for"), Args.atLeast(1)),
+    ids: Args.text({ name: "ID" }).pipe(
+      Args.withDescription("Jobs to wait for (default: the newest job of this project)"),
+      Args.repeated
+    ),
     timeout: Options.text("timeout").pipe(
       Options.withDescription("Give up after this long (exit 124)"),
       Options.optional
     )
   },
-  Effect.fn("jobs.wait")(function* ({ ids, timeout }) {
+  Effect.fn("jobs.wait")(function* ({ ids: given, timeout }) {
+    const ids = given.length > 0 ? given : [yield* givenOrNewest(Option.none(), "wait")]
     const invocation = yield* Invocation
     const jobs = yield* Jobs
     const timeoutSecs = yield* durationFlag("timeout", timeout)

@@ -200,7 +200,21 @@ describe("completion hooks", () => {
       jobs(["group", "set", "batch", "--parallel", "2", "--on-done", `echo "done $JOBS_GROUP" >> '${out}'`], { home })
         .code
     ).toBe(0)
-    const all = [0.2, 0.5, 0.3, 0.6].map((secs) => run(home, ["--group", "batch", "--", "sleep", String(secs)]))
+    // none ends before the last is queued (on a loaded machine a submit can take longer than a job): they wait for go
+    const go = Path.join(tmp.dir(), "go")
+    const all = [0.2, 0.5, 0.3, 0.6].map((secs) =>
+      run(home, [
+        "--group",
+        "batch",
+        "--",
+        "sh",
+        "-c",
+        'while [ ! -e "$0" ]; do sleep 0.05; done; sleep $1',
+        go,
+        String(secs)
+      ])
+    )
+    Fs.writeFileSync(go, "")
     for (const j of all) jobs(["wait", j.id], { home })
     await eventually(() => (Fs.existsSync(out) ? true : undefined), 10_000, "the group hook")
     await sleep(500)
