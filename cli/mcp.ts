@@ -94,14 +94,17 @@ const descriptions: Record<keyof typeof inputs, string> = {
   retry: "Run a job again with the same command, cwd and environment."
 }
 
-/** A JSON Schema whose top level is an object (MCP wants `type: "object"` there, not a `$ref`). */
+/**
+ * A JSON Schema whose top level is an object (MCP wants `type: "object"` there, not a `$ref`). Every one names the
+ * dialect Effect writes (draft-07): MCP reads a schema without `$schema` as 2020-12.
+ */
 const objectSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
-  const json = JSONSchema.make(schema as never) as Record<string, any>
+  const { $schema, ...json } = JSONSchema.make(schema as never) as Record<string, any>
   const ref = typeof json.$ref === "string" ? json.$ref.replace("#/$defs/", "") : undefined
   // an empty Struct is "any object or array" to Effect's JSON Schema: a tool without arguments says so plainly
-  if (ref === undefined) return json.type === "object" ? json : { type: "object", properties: {} }
+  if (ref === undefined) return { $schema, ...(json.type === "object" ? json : { type: "object", properties: {} }) }
   const { [ref]: top, ...defs } = json.$defs as Record<string, object>
-  return { ...top, ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}) }
+  return { $schema, ...top, ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}) }
 }
 
 /** The length of the longest prefix of `bytes` that does not end inside a UTF-8 character. */

@@ -141,8 +141,10 @@ describe("jobs mcp with the SDK's client", () => {
     const client = await connect(tmp.home())
     try {
       const { tools } = await client.listTools()
-      // MCP reads a schema without $schema as 2020-12; one that names draft-07 must be that
+      // MCP reads a schema without $schema as 2020-12; these name draft-07 (what Effect writes), and are that
       for (const tool of tools) {
+        expect(tool.inputSchema.$schema).toBe("http://json-schema.org/draft-07/schema#")
+        expect(tool.outputSchema!.$schema).toBe("http://json-schema.org/draft-07/schema#")
         for (const schema of [tool.inputSchema, tool.outputSchema!]) {
           const draft07 = schema.$schema === "http://json-schema.org/draft-07/schema#"
           const ajv = draft07 ? new Ajv({ strict: true }) : new Ajv2020({ strict: true })
@@ -279,6 +281,35 @@ describe("jobs mcp over raw JSON-RPC lines", () => {
     const byId = new Map(server.answers.map((a) => [a.id, a]))
     expect([...byId.keys()].sort()).toEqual([0, 1, 2, 3])
     expect(byId.get(2).result.structuredContent).toMatchObject({ exitCode: 3, job: { name: "e1", status: "failed" } })
+  }, 120_000)
+})
+
+describe("jobs mcp and a cancelled request", () => {
+  it("stops waiting when the client cancels a wait, answers what follows, and exits when its input ends", async () => {
+    const home = tmp.home()
+    const server = raw(
+      home,
+      [
+        initialize,
+        initialized,
+        request(1, "tools/call", { name: "run", arguments: { command: ["sleep", "300"], name: "c1" } }),
+        request(2, "tools/call", { name: "wait", arguments: { id: "c1" } })
+      ],
+      { end: false }
+    )
+    await server.until(() => server.answers.some((a) => a.id === 1), "the run's answer")
+    // the wait is under way (it was handed on once run was answered): cancel it
+    await new Promise((r) => setTimeout(r, 500))
+    server.child.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 2 } })}\n`
+    )
+    server.child.stdin.end(`${request(3, "tools/call", { name: "status", arguments: { id: "c1" } })}\n`)
+    expect(await server.exited).toBe(0)
+    const ids = server.answers.map((a) => a.id)
+    // a cancelled request is not answered (MCP: the receiver should not respond to it)
+    expect(ids.sort()).toEqual([0, 1, 3])
+    // the job itself goes on: only the wait was cancelled
+    expect(["pending", "running"]).toContain(server.answers.find((a) => a.id === 3).result.structuredContent.status)
   }, 120_000)
 })
 
