@@ -9,18 +9,23 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import {
   CallToolRequestSchema,
   ErrorCode,
+  InitializeRequestSchema,
+  type JSONRPCRequest,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  PingRequestSchema,
   ReadResourceRequestSchema,
   type Resource
 } from "@modelcontextprotocol/sdk/types.js"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Adapters from "../adapters/mod.ts"
 import * as Tmux from "../adapters/tmux.ts"
@@ -102,7 +107,11 @@ const objectSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
   const { $schema, ...json } = JSONSchema.make(schema as never) as Record<string, any>
   const ref = typeof json.$ref === "string" ? json.$ref.replace("#/$defs/", "") : undefined
   // an empty Struct is "any object or array" to Effect's JSON Schema: a tool without arguments says so plainly
-  if (ref === undefined) return { $schema, ...(json.type === "object" ? json : { type: "object", properties: {} }) }
+  if (ref === undefined)
+    return {
+      $schema,
+      ...(json.type === "object" ? json : { type: "object", properties: {}, additionalProperties: false })
+    }
   const { [ref]: top, ...defs } = json.$defs as Record<string, object>
   return { $schema, ...top, ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}) }
 }
@@ -157,6 +166,71 @@ const RESOURCE_URI = /^jobs:\/\/([^/?#]+)\/(status|output|events)$/
 
 /** How many jobs one page of resources/list covers (two resources each). */
 const RESOURCES_PAGE = 50
+
+/**
+ * A tool's arguments, decoded; refused with one line naming each bad argument. An argument the tool does not take
+ * is refused too (its inputSchema says additionalProperties: false): `timeout` for `timeoutSecs` must not pass unseen.
+ */
+const decodeArguments = (tool: keyof typeof inputs, args: unknown): Either.Either<unknown, InvalidInput> => {
+  const schema = inputs[tool] as unknown as Schema.Schema<unknown> & { readonly fields: object }
+  // Effect lets any object through an empty Struct, whatever onExcessProperty says
+  const extra = Object.keys(schema.fields).length === 0 && typeof args === "object" ? Object.keys(args ?? {}) : []
+  if (extra.length > 0)
+    return Either.left(
+      new InvalidInput({ message: `Cannot call tool "${tool}": argument "${extra[0]}" is not one it takes (none)` })
+    )
+  return Either.mapLeft(
+    Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(args),
+    (error) => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const at = (path: ReadonlyArray<PropertyKey>) => path.map(String).join(".")
+      // an optional argument of the wrong type fails both sides of `X | undefined`: the undefined side says nothing
+      const useful = issues.filter(
+        (i) =>
+          !(
+            i.message.startsWith("Expected undefined") &&
+            issues.some((o) => o !== i && (at(o.path) + ".").startsWith(`${at(i.path)}.`))
+          )
+      )
+      const why = useful.map((issue) => {
+        const last = issue.path.at(-1)
+        if (issue._tag === "Missing" && typeof last === "number")
+          return `argument "${at(issue.path.slice(0, -1))}" ${last === 0 ? "is empty" : "has too few items"}`
+        const name = issue.path.length === 0 ? "the arguments" : `argument "${at(issue.path)}"`
+        if (issue._tag === "Missing") return `${name} is missing`
+        if (issue._tag === "Unexpected" && issue.path.length === 1)
+          return `${name} is not one it takes (${Object.keys(schema.fields).join(", ") || "none"})`
+        return `${name}: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`
+      })
+      return new InvalidInput({ message: `Cannot call tool "${tool}": ${why.join("; ")}` })
+    }
+  )
+}
+
+/** The SDK's schema of each request this server answers (it would call a mismatch an internal error, -32603). */
+const requestSchemas = new Map<string, { readonly safeParse: (value: unknown) => ZodLikeResult }>([
+  ["initialize", InitializeRequestSchema],
+  ["ping", PingRequestSchema],
+  ["tools/list", ListToolsRequestSchema],
+  ["tools/call", CallToolRequestSchema],
+  ["resources/list", ListResourcesRequestSchema],
+  ["resources/templates/list", ListResourceTemplatesRequestSchema],
+  ["resources/read", ReadResourceRequestSchema]
+])
+type ZodLikeResult =
+  | { readonly success: true }
+  | {
+      readonly success: false
+      readonly error: { readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; message: string }> }
+    }
+
+/** Why a request's params do not fit its method, in one line (undefined: they fit, or the method is unknown). */
+const invalidParams = (request: JSONRPCRequest): string | undefined => {
+  const parsed = requestSchemas.get(request.method)?.safeParse(request)
+  if (parsed === undefined || parsed.success) return undefined
+  const why = parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "the request"}: ${i.message}`)
+  return `Cannot handle "${request.method}": ${why.join("; ")}`
+}
 
 /** Starts the server on stdin/stdout and resolves when the client goes away. */
 export const main = async (args: ReadonlyArray<string>, version: string): Promise<number> => {
@@ -296,11 +370,8 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
       )
     const tool = name as keyof typeof inputs
     // arguments the schema refuses are a tool error, which the model reads and can correct (MCP 2025-11-25)
-    const decoded = Schema.decodeUnknownEither(inputs[tool] as Schema.Schema<any>)(request.params.arguments ?? {})
-    if (decoded._tag === "Left") {
-      const why = decoded.left.message.replace(/\s+/g, " ").trim()
-      return fail(new InvalidInput({ message: `Cannot call tool "${tool}": ${why}` }).message)
-    }
+    const decoded = decodeArguments(tool, request.params.arguments ?? {})
+    if (Either.isLeft(decoded)) return fail(decoded.left.message)
     // a cancelled request interrupts its tool (a wait stops waiting)
     const exit = await runtime.runPromiseExit(handlers[tool](decoded.right as never), { signal: extra.signal })
     if (Exit.isFailure(exit)) {
@@ -407,6 +478,7 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
   })
 
   const transport = new LineTransport({
+    invalid: invalidParams,
     alone: (request) =>
       request.method === "tools/call" && CHANGES.has(String((request.params as { name?: unknown })?.name))
   })

@@ -21,6 +21,8 @@ const isResponse = (m: JSONRPCMessage): m is JSONRPCMessage & { readonly id: Req
 export interface Options {
   /** Whether a request changes something: it is handed on alone, and later requests wait for its answer. */
   readonly alone: (request: JSONRPCRequest) => boolean
+  /** Why a request's params are not what its method takes (answered -32602 Invalid params), or undefined. */
+  readonly invalid: (request: JSONRPCRequest) => string | undefined
 }
 
 /** A stdio transport for one MCP server; `closed` resolves once the input ended and every request was answered. */
@@ -136,6 +138,11 @@ export class LineTransport implements Transport {
       return
     }
     const message = parsed.data
+    const invalid = isRequest(message) ? this.options.invalid(message) : undefined
+    if (invalid !== undefined) {
+      void this.write(refusal((message as JSONRPCRequest).id, -32602, invalid))
+      return
+    }
     if (isRequest(message) && message.method !== "ping") {
       this.queue.push(message)
       this.settle()

@@ -105,7 +105,16 @@ describe("jobs mcp with the SDK's client", () => {
       // arguments the schema refuses are a tool error the model can read and correct, naming what is wrong
       const bad = await call(client, "wait", { id: 42 })
       expect(bad.isError).toBe(true)
-      expect(bad.content[0]!.text).toMatch(/^Cannot call tool "wait": .*\bid\b/)
+      expect(bad.content[0]!.text).toBe('Cannot call tool "wait": argument "id": expected string, actual 42')
+      const missing = await call(client, "wait", {})
+      expect(missing.content[0]!.text).toBe('Cannot call tool "wait": argument "id" is missing')
+      // an argument the tool does not take is refused (its schema says additionalProperties: false), not ignored
+      const extra = await call(client, "wait", { id, timeout: 5 })
+      expect(extra.isError).toBe(true)
+      expect(extra.content[0]!.text).toBe(
+        'Cannot call tool "wait": argument "timeout" is not one it takes (id, timeoutSecs)'
+      )
+      expect((await call(client, "summary", { verbose: true })).isError).toBe(true)
       // a bad cursor is a bad parameter
       expect(await codeOf(client.listResources({ cursor: "not-a-cursor" }))).toBe(-32602)
     } finally {
@@ -164,6 +173,8 @@ describe("jobs mcp with the SDK's client", () => {
       expect(check("list", { status: ["running", "failed"] })).toBe(true)
       expect(check("list", { status: ["bogus"] })).toBe(false)
       expect(check("summary", {})).toBe(true)
+      expect(check("summary", { verbose: true })).toBe(false)
+      expect(check("wait", { id: "abcd", timeout: 5 })).toBe(false)
     } finally {
       await client.close()
     }
@@ -230,13 +241,15 @@ describe("jobs mcp over raw JSON-RPC lines", () => {
         request(7, "no/such/method"),
         "{ not json",
         JSON.stringify({ jsonrpc: "2.0", id: 8 }),
-        request(9, "ping")
+        request(9, "ping"),
+        request(10, "tools/call", { name: "wait", arguments: [] }),
+        request(11, "resources/read", {})
       ],
       { end: false }
     )
     try {
       // every request is answered, and the line that is not JSON too (the notification is not)
-      await server.until(() => server.answers.length >= 11, "11 answers")
+      await server.until(() => server.answers.length >= 13, "13 answers")
       const byId = new Map(server.answers.map((a) => [a.id, a]))
       expect(byId.get(0).result.serverInfo.name).toBe("jobs")
       const run = byId.get(1).result.structuredContent
@@ -254,6 +267,9 @@ describe("jobs mcp over raw JSON-RPC lines", () => {
       expect(byId.get(7).error.code).toBe(-32601)
       expect(byId.get(8).error.code).toBe(-32600)
       expect(byId.get(9).result).toEqual({})
+      // params that do not fit the method: -32602, in one line
+      expect(byId.get(10).error).toMatchObject({ code: -32602, message: expect.stringMatching(/params\.arguments/) })
+      expect(byId.get(11).error).toMatchObject({ code: -32602, message: expect.stringMatching(/params\.uri/) })
       // a line that is not JSON: a parse error, with a null id as JSON-RPC says
       const parse = server.answers.find((a) => a.error?.code === -32700)
       expect(parse).toMatchObject({ jsonrpc: "2.0", id: null })
