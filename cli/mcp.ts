@@ -172,9 +172,11 @@ const RESOURCES_PAGE = 50
  * is refused too (its inputSchema says additionalProperties: false): `timeout` for `timeoutSecs` must not pass unseen.
  */
 const decodeArguments = (tool: keyof typeof inputs, args: unknown): Either.Either<unknown, InvalidInput> => {
-  const schema = inputs[tool] as unknown as Schema.Schema<unknown> & { readonly fields: object }
+  const schema = inputs[tool] as unknown as Schema.Schema<unknown> & { readonly fields?: object }
+  // the names a Struct takes (any schema may come here: one that is not a Struct names none)
+  const names = schema.fields === undefined ? undefined : Object.keys(schema.fields)
   // Effect lets any object through an empty Struct, whatever onExcessProperty says
-  const extra = Object.keys(schema.fields).length === 0 && typeof args === "object" ? Object.keys(args ?? {}) : []
+  const extra = names?.length === 0 && typeof args === "object" ? Object.keys(args ?? {}) : []
   if (extra.length > 0)
     return Either.left(
       new InvalidInput({ message: `Cannot call tool "${tool}": argument "${extra[0]}" is not one it takes (none)` })
@@ -199,7 +201,7 @@ const decodeArguments = (tool: keyof typeof inputs, args: unknown): Either.Eithe
         const name = issue.path.length === 0 ? "the arguments" : `argument "${at(issue.path)}"`
         if (issue._tag === "Missing") return `${name} is missing`
         if (issue._tag === "Unexpected" && issue.path.length === 1)
-          return `${name} is not one it takes (${Object.keys(schema.fields).join(", ") || "none"})`
+          return `${name} is not one it takes${names === undefined ? "" : ` (${names.join(", ") || "none"})`}`
         return `${name}: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`
       })
       return new InvalidInput({ message: `Cannot call tool "${tool}": ${why.join("; ")}` })

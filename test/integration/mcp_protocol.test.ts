@@ -397,6 +397,14 @@ describe("jobs mcp with the MCP inspector's CLI", () => {
     const read = parsed(await inspector(home, ["--method", "resources/read", "--uri", `jobs://${id}/output`]))
     expect(read.contents[0].text).toBe("from the inspector\n")
 
+    const bad = parsed(
+      await inspector(home, ["--method", "tools/call", "--tool-name", "wait", "--tool-arg", "timeoutSecs=5"])
+    )
+    expect(bad).toMatchObject({
+      isError: true,
+      content: [{ text: 'Cannot call tool "wait": argument "id" is missing' }]
+    })
+
     const unknown = await inspector(home, ["--method", "tools/call", "--tool-name", "nosuchtool"])
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/MCP error -32602: Cannot call tool "nosuchtool": no such tool/)
