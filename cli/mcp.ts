@@ -1,23 +1,31 @@
 // `jobs mcp`: a Model Context Protocol server over stdio, for AI agents. Its tools are the CLI's operations on the
 // same Jobs service; input and output schemas are generated from Effect Schemas (core/contract.ts), and errors are
-// tool errors carrying the CLI's one-line messages. Built as its own bundle (dist/mcp.cjs), so the SDK costs the
-// other commands nothing at start-up.
+// tool errors carrying the CLI's one-line messages; what the protocol itself refuses (an unknown tool, a missing
+// resource) is a JSON-RPC error. Built as its own bundle (dist/mcp.cjs), so the SDK costs the other commands nothing
+// at start-up.
 
 import * as Path from "node:path"
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import {
   CallToolRequestSchema,
+  ErrorCode,
+  InitializeRequestSchema,
+  type JSONRPCRequest,
+  ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  ReadResourceRequestSchema
+  PingRequestSchema,
+  ReadResourceRequestSchema,
+  type Resource
 } from "@modelcontextprotocol/sdk/types.js"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Adapters from "../adapters/mod.ts"
 import * as Tmux from "../adapters/tmux.ts"
@@ -29,6 +37,7 @@ import { Jobs, tailOffset } from "../core/jobs.ts"
 import * as OutputLog from "../core/output_log.ts"
 import * as Project from "../core/project.ts"
 import { RegularFile } from "../events/mod.ts"
+import { LineTransport } from "./mcp_stdio.ts"
 
 const Id = Schema.String.annotations({ description: "job id, short id, name or unique prefix (at least 4 characters)" })
 const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optional(s)
@@ -90,14 +99,21 @@ const descriptions: Record<keyof typeof inputs, string> = {
   retry: "Run a job again with the same command, cwd and environment."
 }
 
-/** A JSON Schema whose top level is an object (MCP wants `type: "object"` there, not a `$ref`). */
+/**
+ * A JSON Schema whose top level is an object (MCP wants `type: "object"` there, not a `$ref`). Every one names the
+ * dialect Effect writes (draft-07): MCP reads a schema without `$schema` as 2020-12.
+ */
 const objectSchema = (schema: Schema.Schema.Any): Record<string, unknown> => {
-  const json = JSONSchema.make(schema as never) as Record<string, any>
+  const { $schema, ...json } = JSONSchema.make(schema as never) as Record<string, any>
   const ref = typeof json.$ref === "string" ? json.$ref.replace("#/$defs/", "") : undefined
   // an empty Struct is "any object or array" to Effect's JSON Schema: a tool without arguments says so plainly
-  if (ref === undefined) return json.type === "object" ? json : { type: "object", properties: {} }
+  if (ref === undefined)
+    return {
+      $schema,
+      ...(json.type === "object" ? json : { type: "object", properties: {}, additionalProperties: false })
+    }
   const { [ref]: top, ...defs } = json.$defs as Record<string, object>
-  return { ...top, ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}) }
+  return { $schema, ...top, ...(Object.keys(defs).length > 0 ? { $defs: defs } : {}) }
 }
 
 /** The length of the longest prefix of `bytes` that does not end inside a UTF-8 character. */
@@ -117,15 +133,113 @@ const serverEnv = (): Record<string, string> => {
   return env
 }
 
-/** Starts the server on stdin/stdout and resolves when the client goes away. */
-
 /** Why a job folder's file could not be read, in words. */
 const reason = (e: unknown): string => (e instanceof RegularFile.Unreadable ? e.reason : RegularFile.reasonOf(e))
+
+/** A JSON-RPC error: the SDK answers a thrown error with its `code`, `message` and `data` as they are. */
+class ProtocolError extends Error {
+  readonly code: number
+  readonly data: unknown
+  constructor(code: number, message: string, data?: unknown) {
+    super(message)
+    this.code = code
+    this.data = data
+  }
+}
+
+/** MCP's code for a resource that does not exist (the 2025-11-25 spec, server/resources#error-handling). */
+const RESOURCE_NOT_FOUND = -32002
+
+/** The tools that change something: each is handled alone, so that what was sent after it sees its outcome. */
+const CHANGES: ReadonlySet<string> = new Set(["run", "retry", "stop"])
+
+/** The resources of a job, by the last part of their URI. */
+const resourceKinds = {
+  status: { mimeType: "application/json", description: "the job in full, as the status tool returns it" },
+  output: { mimeType: "text/plain", description: "its output (the last megabyte)" },
+  events: { mimeType: "application/x-ndjson", description: "its event log (JSON Lines, see events/schema.json)" }
+} as const
+type ResourceKind = keyof typeof resourceKinds
+
+/** jobs://REF/KIND, REF any job reference (percent-encoded when it must be). */
+const RESOURCE_URI = /^jobs:\/\/([^/?#]+)\/(status|output|events)$/
+
+/** How many jobs one page of resources/list covers (two resources each). */
+const RESOURCES_PAGE = 50
+
+/**
+ * A tool's arguments, decoded; refused with one line naming each bad argument. An argument the tool does not take
+ * is refused too (its inputSchema says additionalProperties: false): `timeout` for `timeoutSecs` must not pass unseen.
+ */
+const decodeArguments = (tool: keyof typeof inputs, args: unknown): Either.Either<unknown, InvalidInput> => {
+  const schema = inputs[tool] as unknown as Schema.Schema<unknown> & { readonly fields?: object }
+  // the names a Struct takes (any schema may come here: one that is not a Struct names none)
+  const names = schema.fields === undefined ? undefined : Object.keys(schema.fields)
+  // Effect lets any object through an empty Struct, whatever onExcessProperty says
+  const extra = names?.length === 0 && typeof args === "object" ? Object.keys(args ?? {}) : []
+  if (extra.length > 0)
+    return Either.left(
+      new InvalidInput({ message: `Cannot call tool "${tool}": argument "${extra[0]}" is not one it takes (none)` })
+    )
+  return Either.mapLeft(
+    Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(args),
+    (error) => {
+      const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const at = (path: ReadonlyArray<PropertyKey>) => path.map(String).join(".")
+      // an optional argument of the wrong type fails both sides of `X | undefined`: the undefined side says nothing
+      const useful = issues.filter(
+        (i) =>
+          !(
+            i.message.startsWith("Expected undefined") &&
+            issues.some((o) => o !== i && (at(o.path) + ".").startsWith(`${at(i.path)}.`))
+          )
+      )
+      const why = useful.map((issue) => {
+        const last = issue.path.at(-1)
+        if (issue._tag === "Missing" && typeof last === "number")
+          return `argument "${at(issue.path.slice(0, -1))}" ${last === 0 ? "is empty" : "has too few items"}`
+        const name = issue.path.length === 0 ? "the arguments" : `argument "${at(issue.path)}"`
+        if (issue._tag === "Missing") return `${name} is missing`
+        if (issue._tag === "Unexpected" && issue.path.length === 1)
+          return `${name} is not one it takes${names === undefined ? "" : ` (${names.join(", ") || "none"})`}`
+        return `${name}: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`
+      })
+      return new InvalidInput({ message: `Cannot call tool "${tool}": ${why.join("; ")}` })
+    }
+  )
+}
+
+/** The SDK's schema of each request this server answers (it would call a mismatch an internal error, -32603). */
+const requestSchemas = new Map<string, { readonly safeParse: (value: unknown) => ZodLikeResult }>([
+  ["initialize", InitializeRequestSchema],
+  ["ping", PingRequestSchema],
+  ["tools/list", ListToolsRequestSchema],
+  ["tools/call", CallToolRequestSchema],
+  ["resources/list", ListResourcesRequestSchema],
+  ["resources/templates/list", ListResourceTemplatesRequestSchema],
+  ["resources/read", ReadResourceRequestSchema]
+])
+type ZodLikeResult =
+  | { readonly success: true }
+  | {
+      readonly success: false
+      readonly error: { readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; message: string }> }
+    }
+
+/** Why a request's params do not fit its method, in one line (undefined: they fit, or the method is unknown). */
+const invalidParams = (request: JSONRPCRequest): string | undefined => {
+  const parsed = requestSchemas.get(request.method)?.safeParse(request)
+  if (parsed === undefined || parsed.success) return undefined
+  const why = parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "the request"}: ${i.message}`)
+  return `Cannot handle "${request.method}": ${why.join("; ")}`
+}
+
+/** Starts the server on stdin/stdout and resolves when the client goes away. */
 export const main = async (args: ReadonlyArray<string>, version: string): Promise<number> => {
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(
       "jobs mcp: a Model Context Protocol server on stdin/stdout with the tools run, list, status, summary, logs,\n" +
-        "wait, stop and retry, and the resources jobs://JOB/events and jobs://JOB/output.\n" +
+        "wait, stop and retry, and the resources jobs://JOB/status, jobs://JOB/output and jobs://JOB/events.\n" +
         "Register it with your agent as the command `jobs mcp`; --home DIR or JOBS_HOME select the home.\n"
     )
     return 0
@@ -247,75 +361,140 @@ export const main = async (args: ReadonlyArray<string>, version: string): Promis
     }))
   }))
 
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
-    const name = request.params.name as keyof typeof inputs
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const name = request.params.name
     const fail = (message: string) => ({ isError: true, content: [{ type: "text" as const, text: message }] })
-    if (!(name in inputs)) return fail(`Cannot call tool "${request.params.name}": no such tool`)
-    const decoded = Schema.decodeUnknownEither(inputs[name] as Schema.Schema<any>)(request.params.arguments ?? {})
-    if (decoded._tag === "Left") {
-      const why = decoded.left.message.replace(/\s+/g, " ").trim()
-      return fail(new InvalidInput({ message: `Cannot call tool "${name}": ${why}` }).message)
-    }
-    const exit = await runtime.runPromiseExit(handlers[name](decoded.right as never))
+    // a tool that does not exist is the request's fault, not the tool's: a protocol error (MCP 2025-11-25)
+    if (!Object.hasOwn(inputs, name))
+      throw new ProtocolError(
+        ErrorCode.InvalidParams,
+        `Cannot call tool "${name}": no such tool (the tools are ${Object.keys(inputs).join(", ")})`
+      )
+    const tool = name as keyof typeof inputs
+    // arguments the schema refuses are a tool error, which the model reads and can correct (MCP 2025-11-25)
+    const decoded = decodeArguments(tool, request.params.arguments ?? {})
+    if (Either.isLeft(decoded)) return fail(decoded.left.message)
+    // a cancelled request interrupts its tool (a wait stops waiting)
+    const exit = await runtime.runPromiseExit(handlers[tool](decoded.right as never), { signal: extra.signal })
     if (Exit.isFailure(exit)) {
       const failure = Cause.failureOption(exit.cause)
       return fail(
         Option.isSome(failure)
           ? String((failure.value as { message?: string }).message ?? failure.value)
-          : `Cannot run tool "${name}": internal error: ${Cause.pretty(exit.cause).split("\n")[0]}`
+          : `Cannot run tool "${tool}": internal error: ${Cause.pretty(exit.cause).split("\n")[0]}`
       )
     }
     const result = exit.value as Record<string, unknown>
     return { content: [{ type: "text" as const, text: JSON.stringify(result) }], structuredContent: result }
   })
 
+  /** Runs an effect of the Jobs service for a resource request; its failure is the right JSON-RPC error. */
+  const forResource = async <A>(uri: string, effect: Effect.Effect<A, any, Jobs>, signal: AbortSignal): Promise<A> => {
+    const exit = await runtime.runPromiseExit(effect, { signal })
+    if (Exit.isSuccess(exit)) return exit.value
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isNone(failure))
+      throw new ProtocolError(ErrorCode.InternalError, `Cannot read resource "${uri}": internal error`)
+    const error = failure.value as { _tag?: string; message?: string }
+    const code =
+      error._tag === "JobNotFound"
+        ? RESOURCE_NOT_FOUND
+        : error._tag === "AmbiguousReference"
+          ? ErrorCode.InvalidParams
+          : ErrorCode.InternalError
+    throw new ProtocolError(code, `Cannot read resource "${uri}": ${error.message ?? String(error)}`, { uri })
+  }
+
+  const resourcesOf = (job: JobState.JobObject): Array<Resource> => {
+    const label = job.name ?? job.command.join(" ")
+    return (["status", "output"] as const).map((kind) => ({
+      uri: `jobs://${job.id}/${kind}`,
+      name: `${job.shortId}/${kind}`,
+      title: `${label} (${job.status}): ${kind}`,
+      description: `Job ${job.shortId}: ${resourceKinds[kind].description}`,
+      mimeType: resourceKinds[kind].mimeType
+    }))
+  }
+
+  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
+    // the cursor is the number of jobs already listed, newest first
+    const cursor = request.params?.cursor
+    if (cursor !== undefined && !/^\d{1,9}$/.test(cursor))
+      throw new ProtocolError(
+        ErrorCode.InvalidParams,
+        `Cannot list resources: "${cursor}" is not a cursor of this server`
+      )
+    const skip = cursor === undefined ? 0 : Number(cursor)
+    const { jobs, more } = await forResource(
+      "jobs://",
+      Effect.flatMap(Jobs, (jobs) => jobs.list({ limit: skip + RESOURCES_PAGE })),
+      extra.signal
+    )
+    return {
+      resources: jobs.slice(skip).flatMap(resourcesOf),
+      ...(more ? { nextCursor: String(skip + RESOURCES_PAGE) } : {})
+    }
+  })
+
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: [
-      {
-        uriTemplate: "jobs://{id}/events",
-        name: "events",
-        description: "A job's event log (JSON Lines, see events/schema.json)",
-        mimeType: "application/x-ndjson"
-      },
-      {
-        uriTemplate: "jobs://{id}/output",
-        name: "output",
-        description: "A job's output (its last megabyte)",
-        mimeType: "text/plain"
-      }
-    ]
+    resourceTemplates: (Object.keys(resourceKinds) as Array<ResourceKind>).map((kind) => ({
+      uriTemplate: `jobs://{id}/${kind}`,
+      name: kind,
+      title: `A job's ${kind}`,
+      description: `A job's ${kind}: ${resourceKinds[kind].description}; {id} is any job reference (id, short id, name)`,
+      mimeType: resourceKinds[kind].mimeType
+    }))
   }))
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    const m = /^jobs:\/\/([^/]+)\/(events|output)$/.exec(request.params.uri)
-    if (m === null)
-      throw new Error(`Cannot read resource "${request.params.uri}": use jobs://ID/events or jobs://ID/output`)
-    const exit = await runtime.runPromiseExit(Effect.flatMap(Jobs, (jobs) => jobs.get(decodeURIComponent(m[1]!))))
-    if (Exit.isFailure(exit)) {
-      const failure = Cause.failureOption(exit.cause)
-      throw new Error(
-        Option.isSome(failure) ? String((failure.value as { message?: string }).message) : "internal error"
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const uri = request.params.uri
+    const m = RESOURCE_URI.exec(uri)
+    const reference = m === null ? undefined : decodeReference(m[1]!)
+    if (m === null || reference === undefined)
+      throw new ProtocolError(
+        RESOURCE_NOT_FOUND,
+        `Cannot read resource "${uri}": no such resource (the resources are jobs://ID/status, jobs://ID/output and ` +
+          "jobs://ID/events)",
+        { uri }
       )
+    const kind = m[2] as ResourceKind
+    const { mimeType } = resourceKinds[kind]
+    if (kind === "status") {
+      const job = await forResource(uri, handlers.status({ id: reference }), extra.signal)
+      return { contents: [{ uri, mimeType, text: JSON.stringify(job) }] }
     }
-    const job = exit.value
-    const path = m[2] === "events" ? job.eventsPath : job.logPath
+    const job = await forResource(
+      uri,
+      Effect.flatMap(Jobs, (jobs) => jobs.get(reference)),
+      extra.signal
+    )
+    const path = kind === "events" ? job.eventsPath : job.logPath
     // nothing written yet reads as empty; a file that is not a regular one (a planted link, a FIFO) is refused
-    const text =
-      (m[2] === "output" ? RegularFile.readTailSync(path, 1024 * 1024) : RegularFile.readSync(path))?.toString(
-        "utf8"
-      ) ?? ""
-    return {
-      contents: [{ uri: request.params.uri, mimeType: m[2] === "events" ? "application/x-ndjson" : "text/plain", text }]
+    let bytes: Buffer | undefined
+    try {
+      bytes = kind === "output" ? RegularFile.readTailSync(path, 1024 * 1024) : RegularFile.readSync(path)
+    } catch (e) {
+      throw new ProtocolError(ErrorCode.InternalError, `Cannot read resource "${uri}": ${reason(e)}`, { uri })
     }
+    return { contents: [{ uri, mimeType, text: bytes?.toString("utf8") ?? "" }] }
   })
 
-  const transport = new StdioServerTransport()
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve()
-    process.stdin.once("end", () => resolve())
+  const transport = new LineTransport({
+    invalid: invalidParams,
+    alone: (request) =>
+      request.method === "tools/call" && CHANGES.has(String((request.params as { name?: unknown })?.name))
   })
   await server.connect(transport)
-  await closed
+  await transport.closed
   await runtime.dispose()
   return 0
+}
+
+/** The job reference in a resource URI, percent-decoded (undefined when the encoding is broken). */
+const decodeReference = (encoded: string): string | undefined => {
+  try {
+    return decodeURIComponent(encoded)
+  } catch {
+    return undefined
+  }
 }

@@ -9,6 +9,6 @@ export const command = Command.make("mcp", {}, () =>
 ).pipe(
   Command.withDescription(
     "A Model Context Protocol server on stdio with the tools run, list, status, summary, logs, wait, stop and " +
-      "retry, and the resources jobs://ID/events and jobs://ID/output"
+      "retry, and the resources jobs://ID/status, jobs://ID/output and jobs://ID/events"
   )
 )
