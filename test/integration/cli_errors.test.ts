@@ -3,7 +3,7 @@
 // the job a command picks when given none; references that match too many jobs or too few characters.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import Ajv from "ajv"
+import { Ajv } from "ajv"
 import { afterAll, describe, expect, it } from "vitest"
 import { jobs, jobsAsync, json } from "../support/cli.ts"
 import { scratch } from "../support/job_files.ts"
