@@ -308,7 +308,8 @@ _jwriter() {
       for (;;) {
         my $n = sysread STDIN, $buf, 65536;
         if (!defined $n) { next if $!{EINTR}; exit 1 }
-        last if $n == 0;
+        # at the end, the last two pieces stay (the growing one is whole now), as with head below
+        if ($n == 0) { unlink "$dir/output.tail." . ($k - 2) if $k >= 2; last }
         for (my $at = 0; $at < $n;) {
           rotate() if $left == 0;
           my $take = $n - $at < $left ? $n - $at : $left;
