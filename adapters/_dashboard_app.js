@@ -119,7 +119,9 @@
     log.scrollTop = log.scrollHeight
     let start = Number(data.start) || 0
     const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 8
-    const from = `events=${Number(data.events) || 0}&output=${Number(data.output) || 0}`
+    // the output's position: a byte offset, or past --max-log-size "PIECE:OFFSET"
+    const output = /^\d{1,15}(:\d{1,15})?$/.test(String(data.output)) ? String(data.output) : "0"
+    const from = `events=${Number(data.events) || 0}&output=${output}`
     const stream = new EventSource(`/api/jobs/${id}/stream?${from}`)
     stream.addEventListener("output", (m) => {
       const text = parse(m.data)

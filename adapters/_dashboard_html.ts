@@ -107,7 +107,7 @@ export const jobPage = (
   job: JobState.JobObject,
   envNames: ReadonlyArray<string>,
   events: ReadonlyArray<{ readonly type: string; readonly at: string }>,
-  tail: { readonly text: string; readonly start: number; readonly end: number },
+  tail: { readonly text: string; readonly start: number; readonly end: string },
   eventsOffset: number
 ): string => {
   const spec: Array<[string, string]> = [

@@ -336,20 +336,16 @@ const app = (options: Options) =>
       // resume where the reader stands: "EVENTS_OFFSET.OUTPUT_OFFSET" (Last-Event-ID), else the query, else 0
       const last = req.headers["last-event-id"]?.split(".")
       const eventsAt = Number(last?.[0] ?? url.searchParams.get("events") ?? 0) || 0
-      const outputAt = Number(last?.[1] ?? url.searchParams.get("output") ?? 0) || 0
+      // the output's position is a byte offset in output.log, or past --max-log-size "PIECE:OFFSET" in a piece
+      const outputAt = OutputLog.parseCursor(last?.[1] ?? url.searchParams.get("output") ?? "0") ?? OutputLog.START
       return HttpServerResponse.stream(jobStream(jobs, job, eventsAt, outputAt), {
         contentType: "text/event-stream",
         headers: { "cache-control": "no-cache" }
       })
     }
     if (api) return json(job)
-    const size = fileSize(job.logPath)
-    const start = Math.max(0, size - 64 * 1024)
-    const pagePaths = { dir: Path.dirname(job.logPath), logPath: job.logPath }
-    // past --max-log-size the page shows the latest output (its live stream goes on from the head's end)
-    const shown = OutputLog.isCapped(pagePaths)
-      ? OutputLog.readTail(pagePaths, 64 * 1024)
-      : readRange(job.logPath, start, size)
+    // the end of the readable output (past --max-log-size: the latest output), and where its live stream goes on
+    const tail = OutputLog.tailNow({ dir: Path.dirname(job.logPath), logPath: job.logPath }, 64 * 1024)
     const envNames = Object.keys(readEnvNames(Path.join(Path.dirname(job.eventsPath), "env")))
     const events = yield* jobs.events(job.id).pipe(Stream.runCollect)
     return html(
@@ -357,7 +353,7 @@ const app = (options: Options) =>
         job,
         envNames,
         [...events].filter((e) => e.job === job.id).map((e) => ({ type: e.type, at: e.at })),
-        { text: shown, start, end: size },
+        { text: tail.bytes.toString("utf8"), start: tail.start, end: OutputLog.formatCursor(tail.next) },
         fileSize(job.eventsPath)
       )
     )
@@ -399,8 +395,8 @@ const ownEvent = (line: string, job: string): string | undefined => {
 }
 
 /** A job's events and output as SSE messages; every id says where both stand. Ends after the job has ended. */
-const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: number) => {
-  const at = { e: eventsAt, o: outputAt }
+const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: OutputLog.Cursor) => {
+  const at = { e: eventsAt, o: OutputLog.formatCursor(outputAt) }
   let pending = ""
   const done = Effect.map(
     Effect.orElseSucceed(jobs.get(job.id), () => job),
@@ -425,12 +421,25 @@ const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number
     })
   )
   const decoder = new StringDecoder("utf8")
-  const output = Follow.bytes(job.logPath, { offset: outputAt, done, alsoWatch: [job.eventsPath] }).pipe(
-    Stream.map((chunk) => {
-      at.o += chunk.length
-      return sse(`${at.e}.${at.o}`, "output", JSON.stringify(decoder.write(Buffer.from(chunk))))
-    })
-  )
+  const paths = { dir: Path.dirname(job.logPath), logPath: job.logPath }
+  // with --max-log-size the output is followed as `jobs logs -f` follows it: the head, the marker, then the latest
+  // output as it comes (output.log alone stops growing once the head is full)
+  let offset = outputAt.offset
+  const capped = outputAt.piece >= 0 || OutputLog.isLimited(paths) || OutputLog.isCapped(paths)
+  const output = capped
+    ? OutputLog.followWithCursor(paths, { cursor: outputAt, done }).pipe(
+        Stream.map(({ bytes, next }) => {
+          at.o = OutputLog.formatCursor(next)
+          return sse(`${at.e}.${at.o}`, "output", JSON.stringify(decoder.write(Buffer.from(bytes))))
+        })
+      )
+    : Follow.bytes(job.logPath, { offset: outputAt.offset, done, alsoWatch: [job.eventsPath] }).pipe(
+        Stream.map((chunk) => {
+          offset += chunk.length
+          at.o = `${offset}`
+          return sse(`${at.e}.${at.o}`, "output", JSON.stringify(decoder.write(Buffer.from(chunk))))
+        })
+      )
   return Stream.merge(events, output).pipe(Stream.concat(Stream.make(sse(undefined, "end", "{}"))))
 }
 

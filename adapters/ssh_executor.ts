@@ -12,11 +12,12 @@ import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
-import { makeDirs } from "../core/job_store.ts"
+import * as JobStore from "../core/job_store.ts"
 import * as Shell from "../core/shell.ts"
 import * as Workers from "../core/workers.ts"
 import { type Event, EventLog, RegularFile, WorkerEvents } from "../events/mod.ts"
 import * as RemoteEvents from "./remote_events.ts"
+import * as RemotePieces from "./remote_pieces.ts"
 import * as Ssh from "./ssh.ts"
 import * as Mux from "./ssh_mux.ts"
 import * as Supervisor from "./supervisor.ts"
@@ -46,13 +47,21 @@ export const run = async (client: Mux.Connection, command: string, stdin?: strin
     })
   })
 
-/** Runs a command and returns its raw stdout bytes. */
-const bytes = async (client: Mux.Connection, command: string) =>
+/** Runs a command and returns its raw stdout bytes (failing once they pass `max`, when given). */
+const bytes = async (client: Mux.Connection, command: string, max = Number.POSITIVE_INFINITY) =>
   new Promise<Buffer>((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err !== undefined && err !== null) return reject(err)
       const chunks: Array<Buffer> = []
-      stream.on("data", (d: Buffer) => chunks.push(d))
+      let size = 0
+      stream.on("data", (d: Buffer) => {
+        size += d.length
+        if (size <= max) chunks.push(d)
+        else {
+          reject(new Error(`the worker answered more than ${max} bytes`))
+          stream.destroy()
+        }
+      })
       stream.stderr.resume()
       stream.on("close", () => resolve(Buffer.concat(chunks)))
       stream.end()
@@ -75,7 +84,7 @@ const lastPush = (layout: Home.Layout, worker: string, cwd: string): string | un
 const rememberPush = (layout: Home.Layout, worker: string, cwd: string, id: string) => {
   try {
     const file = pushFile(layout, worker, cwd)
-    makeDirs(Path.dirname(file))
+    JobStore.makeDirs(Path.dirname(file))
     Fs.writeFileSync(file, id, { mode: 0o600 })
   } catch {
     // only a cache
@@ -210,6 +219,10 @@ export const start = (
             `[ -f ${script} ] || { ${hereDoc(`cat > ${script}.tmp.$$`, Supervisor.script)} mv ${script}.tmp.$$ ${script}; }`,
             hereDoc(`cat > ${jobDir}/env`, RegularFile.readTextOr(paths.envPath, "")),
             hereDoc(`cat > ${jobDir}/argv`, argv),
+            // the output limit, which the supervisor there enforces as here (the latest output in output.tail.N)
+            spec.maxLogBytes === null || spec.maxLogBytes === undefined
+              ? ""
+              : hereDoc(`cat > ${jobDir}/limits`, JobStore.limitsFile(spec.maxLogBytes)[1]),
             'umask "$_jumask"',
             // without a push the job starts in this same round trip
             later ? "" : startSession,
@@ -277,7 +290,11 @@ export const start = (
 const EVENTS_PER_PASS = 8 * 1024 * 1024
 
 /** Whose log is mirrored: its id, and the executor that decides which types its worker may write. */
-const jobOf = (state: JobState.JobState) => ({ id: state.id, executor: state.spec?.executor ?? "ssh" })
+const jobOf = (state: JobState.JobState) => ({
+  id: state.id,
+  executor: state.spec?.executor ?? "ssh",
+  limit: RemotePieces.limitOf(state)
+})
 
 /** The job's Started as mirrored home (vetted, bounded), or undefined. */
 const localStarted = (state: JobState.JobState | undefined, paths: Home.JobPaths) => {
@@ -331,6 +348,23 @@ const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
     Fs.closeSync(fd)
   }
 }
+
+/**
+ * Brings a capped job's latest output (the worker's output.tail.N pieces) home, when the job has a limit. An answer
+ * that does not add up changes nothing; the next pass asks again.
+ */
+const pullPieces = async (client: Mux.Connection, jobDir: string, paths: Home.JobPaths, limit: number | undefined) => {
+  if (limit === undefined) return
+  try {
+    const reply = await bytes(client, RemotePieces.command(jobDir, paths, limit), RemotePieces.maxReply(limit))
+    RemotePieces.apply(paths, limit, reply)
+  } catch {
+    // the next pass asks again
+  }
+}
+
+/** How often a follower asks for a capped job's latest pieces (output.log alone stops growing past the head). */
+const PIECES_EVERY_MS = 500
 
 const workerFor = (layout: Home.Layout, state: JobState.JobState) => {
   const worker = workerOf(layout, state.spec?.worker ?? null, state.id)
@@ -404,6 +438,7 @@ const mirrorPass = async (
   const output = reply.subarray(headerEnd + 1 + n)
   // output first: once an end is mirrored, readers take the output as complete
   writeOutputAt(paths, o0, output)
+  await pullPieces(client, jobDir, paths, RemotePieces.limitOf(state))
   const appended = RemoteEvents.append(
     paths,
     jobOf(state),
@@ -426,12 +461,22 @@ const followOnce = (
   client: Mux.Connection,
   jobDir: string,
   paths: Home.JobPaths,
-  job: { readonly id: string; readonly executor: string }
+  job: { readonly id: string; readonly executor: string; readonly limit: number | undefined }
 ): Promise<void> =>
   new Promise((resolve, reject) => {
     let finished = false
     const refused: RemoteEvents.Tally = {}
     let settle: ReturnType<typeof setTimeout> | undefined
+    // a capped job's latest output, asked for now and then (one request at a time) until the end
+    let pulling = false
+    const pieces =
+      job.limit === undefined
+        ? undefined
+        : setInterval(() => {
+            if (pulling || finished) return
+            pulling = true
+            void pullPieces(client, jobDir, paths, job.limit).finally(() => (pulling = false))
+          }, PIECES_EVERY_MS)
     const flush = () => {
       clearTimeout(settle)
       RemoteEvents.record(paths, job.id, refused)
@@ -440,6 +485,7 @@ const followOnce = (
     const fail = (e: unknown) => {
       if (!finished) {
         finished = true
+        clearInterval(pieces)
         flush()
         reject(e instanceof Error ? e : new Error(String(e)))
       }
@@ -501,6 +547,7 @@ const followOnce = (
             if (command !== "alive" && command !== "dead" && command !== "-")
               throw new Error("the worker's answer could not be read")
             writeOutputAt(paths, from, reply.subarray(nl + 1))
+            await pullPieces(client, jobDir, paths, job.limit)
             const r = RemoteEvents.append(
               paths,
               job,
@@ -515,6 +562,7 @@ const followOnce = (
           }
           if (ended && !finished) {
             finished = true
+            clearInterval(pieces)
             flush()
             resolve()
           } else if (Object.keys(refused).length > 0) {

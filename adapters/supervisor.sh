@@ -269,22 +269,68 @@ _jdropwhy() {
 # output.log keeps the head and never changes after it; the latest output goes to output.tail.N pieces of a
 # quarter of the limit, of which the last two are kept, and an OutputTruncated event says so once.
 _jwriter() {
-  # head -c holds its output in a stdio buffer (invisible while the job runs): unbuffered, it writes each read at
-  # once (dd cannot stand in: with count_bytes, a short read from the pipe ends its count)
+  if [ -z "$_jmaxlog" ]; then
+    cat >>"$_jout" 2>/dev/null || _jdrop $?
+    return
+  fi
+  _jchunk=$((_jmaxlog / 4 + 1))
+  # one process for the whole output, whatever its size: perl copies each read at once (nothing waits in a buffer),
+  # cuts it at exact byte counts and rotates the pieces itself. It exits 1 when a write fails, as head and cat do.
+  if command -v perl >/dev/null 2>&1; then
+    perl -e '
+      use strict; no warnings;
+      my ($left, $chunk, $dir, $ev, $id) = @ARGV;
+      my ($out, $k, $buf) = (\*STDOUT, -1);
+      binmode STDIN; binmode STDOUT;
+      sub stamp {
+        my ($t, $ms) = (time, "");
+        if (eval { require Time::HiRes; 1 }) {
+          my $f = Time::HiRes::time();
+          ($t, $ms) = (int $f, sprintf ".%03d", ($f - int $f) * 1000);
+        }
+        my @g = gmtime $t;
+        sprintf "%04d-%02d-%02dT%02d:%02d:%02d%sZ", $g[5] + 1900, $g[4] + 1, $g[3], $g[2], $g[1], $g[0], $ms;
+      }
+      sub rotate {
+        $k++;
+        open my $piece, ">", "$dir/output.tail.$k" or exit 1;
+        binmode $piece;
+        ($out, $left) = ($piece, $chunk);
+        if ($k == 0 && open my $log, ">>", $ev) {
+          syswrite $log, qq({"type":"OutputTruncated","v":1,"id":"$id.truncated","job":"$id","at":") . stamp() .
+            qq(","keptBytes":$ARGV[0]}\n);
+          eval { require IO::Handle; $log->sync };
+          close $log;
+        }
+        # the last two whole pieces stay, as with head below
+        unlink "$dir/output.tail." . ($k - 3) if $k >= 3;
+      }
+      for (;;) {
+        my $n = sysread STDIN, $buf, 65536;
+        if (!defined $n) { next if $!{EINTR}; exit 1 }
+        # at the end, the last two pieces stay (the growing one is whole now), as with head below
+        if ($n == 0) { unlink "$dir/output.tail." . ($k - 2) if $k >= 2; last }
+        for (my $at = 0; $at < $n;) {
+          rotate() if $left == 0;
+          my $take = $n - $at < $left ? $n - $at : $left;
+          my $w = syswrite $out, $buf, $take, $at;
+          if (!defined $w) { next if $!{EINTR}; exit 1 }
+          ($at, $left) = ($at + $w, $left - $w);
+        }
+      }' "$_jmaxlog" "$_jchunk" "$_jd" "$_jev" "$_jid" >>"$_jout" 2>/dev/null || _jdrop $?
+    return
+  fi
+  # without perl (busybox workers): one head per piece. Unbuffered (stdbuf), head writes each read at once; busybox's
+  # head -c writes as it reads. (dd cannot stand in: with count_bytes, a short read from the pipe ends its count.)
   if command -v stdbuf >/dev/null 2>&1; then
     _jcopyn() { stdbuf -o0 head -c "$1"; }
   else
     _jcopyn() { head -c "$1"; }
   fi
-  if [ -z "$_jmaxlog" ]; then
-    cat >>"$_jout" 2>/dev/null || _jdrop $?
-    return
-  fi
   _jcopyn "$_jmaxlog" >>"$_jout" 2>/dev/null || {
     _jdrop $?
     return
   }
-  _jchunk=$((_jmaxlog / 4 + 1))
   _jk=0
   while :; do
     _jpiece=$_jd/output.tail.$_jk

@@ -139,21 +139,124 @@ export const lastLines = (bytes: Buffer, lines: number): Buffer => {
   return bytes
 }
 
+/** Whether the job has an output limit (its `limits` file), so that its output may become capped as it runs. */
+export const isLimited = (paths: { readonly dir: string }): boolean => {
+  try {
+    return RegularFile.sizeSync(Path.join(paths.dir, "limits")) !== undefined
+  } catch {
+    return false
+  }
+}
+
+/** The size of the readable output now (what readAll would return), without reading it. */
+export const size = (paths: { readonly dir: string; readonly logPath: string }): number => offsetOf(paths, end(paths))
+
+/** Where the readable output ends now: a follower that starts there sees only what comes next. */
+export const end = (paths: { readonly dir: string; readonly logPath: string }): Cursor => {
+  const last = pieces(paths.dir).at(-1)
+  const path = last === undefined ? paths.logPath : piecePath(paths.dir, last)
+  let offset = 0
+  try {
+    offset = RegularFile.sizeSync(path) ?? 0
+  } catch {
+    offset = 0
+  }
+  return { piece: last ?? -1, offset }
+}
+
+/** A cursor as text ("OFFSET" in output.log, "PIECE:OFFSET" in a piece), for a resumable position (SSE ids). */
+export const formatCursor = (cursor: Cursor): string =>
+  cursor.piece === -1 ? `${cursor.offset}` : `${cursor.piece}:${cursor.offset}`
+
+/** A cursor from its text; undefined when it is not one. */
+export const parseCursor = (text: string): Cursor | undefined => {
+  const m = /^(\d{1,15})(?::(\d{1,15}))?$/.exec(text)
+  if (m === null) return undefined
+  return m[2] === undefined ? { piece: -1, offset: Number(m[1]) } : { piece: Number(m[1]), offset: Number(m[2]) }
+}
+
 /**
- * A capped job's readable output as a stream from `cursor`, polled until `done` (then drained once more).
- * Uncapped output is followed by Follow.bytes, which watches the one file.
+ * A capped job's readable output as a stream from `cursor`, polled until `done` (then drained once more), each
+ * chunk with the cursor just after it. Uncapped output is followed by Follow.bytes, which watches the one file.
  */
-export const follow = (
+export const followWithCursor = (
   paths: { readonly dir: string; readonly logPath: string },
   options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, unknown> }
-): Stream.Stream<Uint8Array, unknown> =>
+): Stream.Stream<{ readonly bytes: Uint8Array; readonly next: Cursor }, unknown> =>
   Stream.paginateChunkEffect({ cursor: options.cursor, ended: false }, (state) =>
     Effect.gen(function* () {
-      if (state.ended) return [Chunk.empty<Uint8Array>(), Option.none()] as const
+      if (state.ended) return [Chunk.empty<{ bytes: Uint8Array; next: Cursor }>(), Option.none()] as const
       const ended = yield* options.done
       const { bytes, next } = readNow(paths, state.cursor)
       if (bytes.length === 0 && !ended) yield* Effect.sleep("200 millis")
-      const chunk = bytes.length === 0 ? Chunk.empty<Uint8Array>() : Chunk.of(new Uint8Array(bytes))
+      const chunk =
+        bytes.length === 0
+          ? Chunk.empty<{ bytes: Uint8Array; next: Cursor }>()
+          : Chunk.of({ bytes: new Uint8Array(bytes), next })
       return [chunk, Option.some({ cursor: next, ended })] as const
     })
   )
+
+/** followWithCursor's bytes alone (`jobs logs -f` of a capped job). */
+export const follow = (
+  paths: { readonly dir: string; readonly logPath: string },
+  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, unknown> }
+): Stream.Stream<Uint8Array, unknown> => followWithCursor(paths, options).pipe(Stream.map((r) => r.bytes))
+
+/**
+ * The last `bytes` bytes of the readable output, where they start in it (for a reader paging back) and the cursor
+ * just after them (for a follower that goes on from there: nothing shown twice, nothing missed).
+ */
+export const tailNow = (
+  paths: { readonly dir: string; readonly logPath: string },
+  bytes: number
+): { readonly bytes: Buffer; readonly start: number; readonly next: Cursor } => {
+  const next = end(paths)
+  const readPart = (path: string, to: number, want: number): Buffer => {
+    const from = Math.max(0, to - want)
+    try {
+      return RegularFile.readSync(path, from, to - from) ?? Buffer.alloc(0)
+    } catch {
+      return Buffer.alloc(0)
+    }
+  }
+  if (next.piece === -1) {
+    const part = readPart(paths.logPath, next.offset, bytes)
+    return { bytes: part, start: next.offset - part.length, next }
+  }
+  const parts = [readPart(piecePath(paths.dir, next.piece), next.offset, bytes)]
+  let have = parts[0]!.length
+  for (const n of pieces(paths.dir)
+    .filter((p) => p < next.piece)
+    .reverse()) {
+    if (have >= bytes) break
+    let size = 0
+    try {
+      size = RegularFile.sizeSync(piecePath(paths.dir, n)) ?? 0
+    } catch {
+      size = 0
+    }
+    const part = readPart(piecePath(paths.dir, n), size, bytes - have)
+    parts.unshift(part)
+    have += part.length
+  }
+  const text = Buffer.concat(parts)
+  return { bytes: text, start: Math.max(0, offsetOf(paths, next) - text.length), next }
+}
+
+/** Where a cursor is in the readable output as it stands now (the head, the marker, the pieces kept). */
+const offsetOf = (paths: { readonly dir: string; readonly logPath: string }, cursor: Cursor): number => {
+  if (cursor.piece === -1) return cursor.offset
+  const sizeOf = (path: string) => {
+    try {
+      return RegularFile.sizeSync(path) ?? 0
+    } catch {
+      return 0
+    }
+  }
+  const there = pieces(paths.dir).filter((p) => p < cursor.piece)
+  const head = sizeOf(paths.logPath)
+  const first = there[0] ?? cursor.piece
+  const skipped = first > 0 ? Buffer.byteLength(marker(first * (Math.floor(head / 4) + 1))) : 0
+  return there.reduce((n, p) => n + sizeOf(piecePath(paths.dir, p)), head + skipped) + cursor.offset
+}

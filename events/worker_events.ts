@@ -36,6 +36,10 @@ export const WORKER_TYPES = {
   OutputDropped: {
     suffixes: ["dropped"],
     why: "writing output.log failed on the worker's disk: only the supervisor there sees it"
+  },
+  OutputTruncated: {
+    suffixes: ["truncated"],
+    why: "the output passed --max-log-size on the worker (a remote start sends the limits file): only its writer sees it"
   }
 } as const satisfies Record<
   string,
@@ -46,15 +50,14 @@ export const WORKER_TYPES = {
 export type WorkerType = keyof typeof WORKER_TYPES
 
 /**
- * Events the supervisor can write, but only from files a remote start does not send (queue, hooks, limits): on a
+ * Events the supervisor can write, but only from files a remote start does not send (queue, hooks): on a
  * worker such a line is a forgery, so these are refused too. A remote start that begins to send one of those files
  * must move the type to WORKER_TYPES.
  */
 export const LOCAL_ONLY_SUPERVISOR_TYPES = {
   Queued: "from the queue file (--group, --after), which a remote start does not send",
   DependencyFailed: "from the queue file (--after), which a remote start does not send",
-  HookRan: "from the hooks file (--on-done, on_done), which a remote start does not send",
-  OutputTruncated: "from the limits file (--max-log-size), which a remote start does not send"
+  HookRan: "from the hooks file (--on-done, on_done), which a remote start does not send"
 } as const
 
 // never 1 (init), nor 0 or negative: `kill -- -PGID` with 1 would signal every process of the user
@@ -95,7 +98,8 @@ export const WorkerEvent = Schema.Union(
   }),
   Schema.Struct({ ...Event.TimedOut.fields, ...Common, timeoutSecs: Seconds }),
   Schema.Struct({ ...Event.StopRequested.fields, ...Common, signal: SignalName, graceSecs: Seconds }),
-  Schema.Struct({ ...Event.OutputDropped.fields, ...Common, reason: Schema.String.pipe(Schema.maxLength(1000)) })
+  Schema.Struct({ ...Event.OutputDropped.fields, ...Common, reason: Schema.String.pipe(Schema.maxLength(1000)) }),
+  Schema.Struct({ ...Event.OutputTruncated.fields, ...Common, keptBytes: Schema.Int.pipe(Schema.between(1, 2 ** 50)) })
 ).annotations({ identifier: "WorkerEvent", title: "an event a worker may write into a job's log" })
 
 const decodeWorkerEvent = Schema.decodeUnknownEither(WorkerEvent)

@@ -200,6 +200,49 @@ describe("jobs serve: the API over HTTP", () => {
     expect(rest).not.toMatch(/"type":"Submitted"/)
   })
 
+  it("streams a capped job's output as `logs -f` does: the head, the marker, then the latest output", async () => {
+    // 101-byte lines, slowly: the 4 KiB head is full after ~40 of them, and the stream is open before that
+    const job = run([
+      "--max-log-size",
+      "4K",
+      "--",
+      "sh",
+      "-c",
+      'i=0; while [ $i -lt 100 ]; do printf "line %05d %090d\\n" $i 0; i=$((i+1)); sleep 0.02; done'
+    ])
+    const r = await api(`/api/jobs/${job.id}/stream`)
+    const text = await r.text()
+    const messages = [...text.matchAll(/id: (\S+)\nevent: output\ndata: (.*)\n/g)].map((m) => ({
+      id: m[1]!,
+      text: JSON.parse(m[2]!) as string
+    }))
+    const streamed = messages.map((m) => m.text).join("")
+    const whole = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(5, "0")} ${"0".repeat(90)}\n`).join(
+      ""
+    )
+    // a reader that kept up sees every byte; one that fell behind the pieces kept, the head, the marker, the rest
+    const marker = /\n\[jobs: \d+ bytes skipped\]\n/.exec(streamed)
+    if (marker === null) expect(streamed).toBe(whole)
+    else {
+      expect(streamed.slice(0, marker.index)).toBe(whole.slice(0, 4096))
+      expect(whole.endsWith(streamed.slice(marker.index + marker[0].length))).toBe(true)
+    }
+    expect(streamed.endsWith(`line 00099 ${"0".repeat(90)}\n`)).toBe(true)
+    // resumed from a message past the head: only what came after it, never the head again
+    const resumeAt = messages.slice(0, -1).find((m) => m.id.includes(":"))!.id
+    const rest = await (await api(`/api/jobs/${job.id}/stream`, { headers: { "last-event-id": resumeAt } })).text()
+    const restText = [...rest.matchAll(/event: output\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!) as string).join("")
+    expect(restText).not.toMatch(/line 00000 /)
+    expect(restText.endsWith(`line 00099 ${"0".repeat(90)}\n`)).toBe(true)
+    // the page shows the latest output, and its live stream goes on from there: nothing shown twice
+    const page = await (await api(`/jobs/${job.id}`)).text()
+    expect(page).toMatch(/line 00099 /)
+    const from = /data-output="([^"]*)"/.exec(page)![1]!
+    expect(from).toMatch(/^\d+:\d+$/)
+    const after = await (await api(`/api/jobs/${job.id}/stream?output=${from}`)).text()
+    expect(after).not.toMatch(/event: output/)
+  }, 60_000)
+
   it("streams every job's events on /api/events", async () => {
     const controller = new AbortController()
     const r = await api("/api/events", { signal: controller.signal })
@@ -470,6 +513,23 @@ describe.skipIf(!hasChromium && process.env.CI === undefined)("jobs serve in hea
     await shows(page, "spec-status", "stopped")
     await page.close()
   })
+
+  it("follows a capped job's latest output live on its page, once past the head and when opened past it", async () => {
+    const script =
+      'i=0; while [ $i -lt 150 ]; do printf "line %05d %090d\\n" $i 0; i=$((i+1)); sleep 0.02; done; sleep 60'
+    const job = run(["--max-log-size", "4K", "--", "sh", "-c", script])
+    const page = await browser.newPage()
+    await page.goto(`${base}/jobs/${job.id}?token=${token}`)
+    await shows(page, "log", "line 00149 ")
+    // opened again past the head: the latest output once, then whatever comes
+    const again = await browser.newPage()
+    await again.goto(`${base}/jobs/${job.id}?token=${token}`)
+    const text = (await again.textContent("#log")) ?? ""
+    expect(text.split("line 00149 ")).toHaveLength(2)
+    jobs(["stop", job.id], { home })
+    await page.close()
+    await again.close()
+  }, 60_000)
 
   it("shows a job started from the CLI in an open list page, and a job named <script> as text", async () => {
     const page = await browser.newPage()

@@ -200,6 +200,23 @@ describe.skipIf(!can && !inCi)("jobs run --gpu", () => {
     expect(status(home, job.id)).toMatchObject({ status: "failed", exitCode: 3 })
   })
 
+  it("a capped log: capped on the instance, and the head, the marker and the latest output come home", async () => {
+    const home = tmp.home()
+    const print = 'i=0; while [ $i -lt 300 ]; do printf "line %05d %090d\\n" $i 0; i=$((i+1)); done'
+    const job = run(home, ["--gpu", "A100", "--provider", "vast", "--max-log-size", "4K", "--", "sh", "-c", print])
+    expect(as(home, ["wait", job.id, "--timeout", "90s"]).code).toBe(0)
+    await noneAlive()
+    // the instance's terminal ends lines with \r\n
+    const last = `line 00299 ${"0".repeat(90)}\r\n`
+    const logs = as(home, ["logs", job.id]).stdout
+    const marker = /\n\[jobs: \d+ bytes skipped\]\n/.exec(logs)
+    expect(marker).not.toBeNull()
+    expect(logs.startsWith("line 00000 ")).toBe(true)
+    expect(logs.endsWith(last)).toBe(true)
+    expect(as(home, ["logs", "--tail", "1", job.id]).stdout).toBe(last)
+    expect(events(home, job.id).filter((e) => e.type === "OutputTruncated")).toHaveLength(1)
+  })
+
   it("forged lines on the instance (its own instance Terminated, another Provisioned) never reach the local log", async () => {
     const home = tmp.home()
     // the job finds its instance's id in its job folder there, and writes the local side's facts about it

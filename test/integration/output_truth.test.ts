@@ -195,3 +195,75 @@ describe("a log capped by --max-log-size", () => {
     }
   }, 120_000)
 })
+
+/** A PATH with every tool of /usr/bin and /bin but perl (a busybox-like worker's lack of it). */
+const pathWithoutPerl = (): string => {
+  const dir = tempDir("jobs-noperl-")
+  for (const from of ["/usr/local/bin", "/usr/bin", "/bin"]) {
+    let names: Array<string> = []
+    try {
+      names = Fs.readdirSync(from)
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      if (name.startsWith("perl") || Fs.existsSync(Path.join(dir, name))) continue
+      Fs.symlinkSync(Path.join(from, name), Path.join(dir, name))
+    }
+  }
+  return dir
+}
+
+describe("capturing a capped log", () => {
+  for (const [what, env] of [
+    ["with perl", {}],
+    ["without perl (busybox-like)", { PATH: pathWithoutPerl() }]
+  ] as const) {
+    it(`keeps every byte, in order and live, in bounded pieces (${what})`, async () => {
+      // 300-byte lines, a few at a time: about 60 pieces of 1 KiB go by while the job runs
+      const script =
+        'i=0; while [ $i -lt 200 ]; do printf "line %05d %0290d\\n" $i 0; i=$((i+1)); ' +
+        "[ $((i % 4)) -eq 0 ] && sleep 0.05; done; sleep 30"
+      const started = jobs(["run", "--json", "--max-log-size", "4K", "--", "sh", "-c", script], { home, env })
+      const id = json<{ id: string }>(started).id
+      stopped.push(id)
+      const dir = Path.join(home, "jobs", id)
+      const fifo = Path.join(dir, ".output.fifo")
+      // who copies the output, sampled while it flows, until the last line is readable (live: the job sleeps then)
+      const copiers = new Set<string>()
+      await eventually(() => {
+        for (const r of fifoReaders(fifo)) if (r.comm !== "sh") copiers.add(`${r.pid} ${r.comm}`)
+        const last = jobs(["logs", "--tail", "1", id], { home }).stdout
+        return last.startsWith("line 00199 ") ? true : undefined
+      }, 60_000)
+      if (what === "with perl") expect([...copiers]).toHaveLength(1)
+      const all = jobs(["logs", id], { home }).stdout
+      const marker = /\n\[jobs: (\d+) bytes skipped\]\n/.exec(all)
+      expect(marker).not.toBeNull()
+      expect(Buffer.byteLength(all.slice(0, marker!.index))).toBe(4096)
+      // the head's lines from the first, then after the marker consecutive lines to the last one
+      const head = all.slice(0, marker!.index).split("\n").slice(0, -1)
+      expect(head.map((l) => l.slice(0, 10))).toEqual(head.map((_, i) => `line ${String(i).padStart(5, "0")}`))
+      const after = all
+        .slice(marker!.index + marker![0].length)
+        .split("\n")
+        .slice(1, -1)
+      const numbers = after.map((l) => Number(/^line (\d+) 0{290}$/.exec(l)![1]))
+      expect(numbers).toEqual(numbers.map((_, i) => numbers[0]! + i))
+      expect(numbers.at(-1)).toBe(199)
+      // the pieces kept are bounded: the last two whole ones and the one growing, of a quarter of the limit each
+      const sizes = Fs.readdirSync(dir)
+        .filter((f) => /^output\.tail\.\d+$/.test(f))
+        .map((p) => Fs.statSync(Path.join(dir, p)).size)
+      expect(sizes.length).toBeLessThanOrEqual(3)
+      for (const n of sizes) expect(n).toBeLessThanOrEqual(1025)
+      // one OutputTruncated
+      const truncated = jobs(["events", id], { home })
+        .stdout.trim()
+        .split("\n")
+        .filter((l) => l.includes('"type":"OutputTruncated"'))
+      expect(truncated).toHaveLength(1)
+      expect(JSON.parse(truncated[0]!)).toMatchObject({ keptBytes: 4096, id: `${id}.truncated` })
+    }, 120_000)
+  }
+})

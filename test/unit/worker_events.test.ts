@@ -56,6 +56,8 @@ describe("WorkerEvents.vetLine", () => {
     expect(reason(line({ ...exited, code: null, signal: "SIGTERM" }))).toBe("accepted")
     expect(reason(line({ type: "TimedOut", id: `${JOB}.timedout`, timeoutSecs: 5 }))).toBe("accepted")
     expect(reason(line({ type: "OutputDropped", id: `${JOB}.dropped`, reason: "disk full" }))).toBe("accepted")
+    expect(reason(line({ type: "OutputTruncated", id: `${JOB}.truncated`, keptBytes: 4096 }))).toBe("accepted")
+    expect(reason(line({ type: "OutputTruncated", id: `${JOB}.x`, keptBytes: 4096 }))).not.toBe("accepted")
     const vetted = WorkerEvents.vetLine(line({ ...exited, html: "<script>x</script>" }), ssh)
     expect(vetted._tag === "Accepted" && JSON.stringify(vetted.event)).not.toContain("script")
   })
@@ -89,7 +91,6 @@ describe("WorkerEvents.vetLine", () => {
       "Queued",
       "DependencyFailed",
       "HookRan",
-      "OutputTruncated",
       "__proto__",
       "toString"
     ])
