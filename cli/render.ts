@@ -5,6 +5,7 @@ import * as Os from "node:os"
 import * as Effect from "effect/Effect"
 import * as Duration from "../core/duration.ts"
 import type * as JobState from "../core/job_state.ts"
+import * as Table from "./table.ts"
 
 /** Writes text to stdout, respecting back-pressure (so a 200 MB log streams in bounded memory). */
 export const out = (text: string | Uint8Array): Effect.Effect<void> =>
@@ -41,9 +42,6 @@ export const statusText = (job: JobState.JobObject): string =>
       : job.position !== null
         ? `${job.status} (#${job.position})`
         : job.status
-
-const truncate = (text: string, width: number): string =>
-  text.length <= width ? text : text.slice(0, Math.max(0, width - 1)) + "…"
 
 const home = Os.homedir()
 /** A path with the home directory shown as ~. */
@@ -115,37 +113,103 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
   return [fmt(headers), ...rows.map(fmt)].join("\n") + "\n"
 }
 
-/** The `docker ps`-style table of jobs. */
-export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>): string => {
+/** How a job list is drawn: the terminal's width (undefined: no limit), and whether statuses are coloured. */
+export interface TableStyle {
+  readonly width?: number | undefined
+  readonly color?: boolean | undefined
+}
+
+const STATUS_COLOURS: Record<string, string> = {
+  running: "36",
+  completed: "32",
+  failed: "31",
+  "failed-to-start": "31",
+  "timed-out": "33",
+  stopped: "33",
+  interrupted: "35",
+  pending: "2",
+  unknown: "2"
+}
+
+/** How `list` draws to this stdout: a terminal's width and colours (unless NO_COLOR, or `--color`). */
+export const tableStyle = (color: "auto" | "always" | "never" = "auto"): TableStyle => {
+  const tty = process.stdout.isTTY === true
+  const columns = Number(process.env.COLUMNS)
+  return {
+    width: tty ? process.stdout.columns : Number.isInteger(columns) && columns > 0 ? columns : undefined,
+    color: color === "always" || (color === "auto" && tty && (process.env.NO_COLOR ?? "") === "")
+  }
+}
+
+/**
+ * The `docker ps`-style table of jobs, fitted to `style.width`: commands and paths cut in the middle, names at the
+ * end; CWD only when the rows do not share one, GROUP, WORKER and SLURM only when some row has one, PROGRESS only
+ * when some job reports progress; when even cut cells do not fit, CWD, DURATION, PROGRESS, GROUP and AGE go first.
+ */
+export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>, style: TableStyle = {}): string => {
   const now = Date.now()
-  // the WORKER column appears when some job ran elsewhere, the SLURM column (its Slurm job id) when one ran there
-  const remote = jobs.some((j) => j.worker !== null)
-  const slurm = jobs.some((j) => j.slurmJobId !== null)
-  return table(
-    [
-      "ID",
-      "NAME",
-      "STATUS",
-      "PROGRESS",
-      "COMMAND",
-      ...(remote ? ["WORKER"] : []),
-      ...(slurm ? ["SLURM"] : []),
-      "CWD",
-      "AGE",
-      "DURATION"
-    ],
-    jobs.map((j) => [
-      j.shortId,
-      truncate(j.name ?? "-", 20),
-      statusText(j),
-      progressText(j),
-      truncate(commandText(j.command).replace(/\s+/g, " "), 40),
-      ...(remote ? [j.worker ?? "-"] : []),
-      ...(slurm ? [j.slurmJobId ?? "-"] : []),
-      truncate(tildify(j.cwd), 30),
-      age(j, now),
-      duration(j, now)
-    ])
+  const some = (f: (j: JobState.JobObject) => boolean) => jobs.some(f)
+  const columns: Array<[Table.Column, (j: JobState.JobObject) => string]> = [
+    [{ header: "ID", cut: "never", min: 8 }, (j) => j.shortId],
+    [{ header: "NAME", cut: "end", min: 6 }, (j) => j.name ?? "-"],
+    [{ header: "STATUS", cut: "never", min: 6 }, statusText],
+    ...(some((j) => j.progress !== null)
+      ? [
+          [{ header: "PROGRESS", cut: "end", min: 4, drop: 3 }, progressText] as [
+            Table.Column,
+            (j: JobState.JobObject) => string
+          ]
+        ]
+      : []),
+    [{ header: "COMMAND", cut: "middle", min: 12 }, (j) => commandText(j.command).replace(/\s+/g, " ")],
+    ...(some((j) => j.group !== null)
+      ? [
+          [{ header: "GROUP", cut: "end", min: 5, drop: 4 }, (j: JobState.JobObject) => j.group ?? "-"] as [
+            Table.Column,
+            (j: JobState.JobObject) => string
+          ]
+        ]
+      : []),
+    ...(some((j) => j.worker !== null)
+      ? [
+          [{ header: "WORKER", cut: "end", min: 6, drop: 6 }, (j: JobState.JobObject) => j.worker ?? "-"] as [
+            Table.Column,
+            (j: JobState.JobObject) => string
+          ]
+        ]
+      : []),
+    ...(some((j) => j.slurmJobId !== null)
+      ? [
+          [{ header: "SLURM", cut: "never", min: 5, drop: 7 }, (j: JobState.JobObject) => j.slurmJobId ?? "-"] as [
+            Table.Column,
+            (j: JobState.JobObject) => string
+          ]
+        ]
+      : []),
+    ...(new Set(jobs.map((j) => j.cwd)).size > 1
+      ? [
+          [{ header: "CWD", cut: "middle", min: 10, drop: 1 }, (j: JobState.JobObject) => tildify(j.cwd)] as [
+            Table.Column,
+            (j: JobState.JobObject) => string
+          ]
+        ]
+      : []),
+    [{ header: "AGE", cut: "never", min: 3, drop: 5 }, (j) => age(j, now)],
+    [{ header: "DURATION", cut: "never", min: 3, drop: 2 }, (j) => duration(j, now)]
+  ]
+  const paint =
+    style.color === true
+      ? (column: Table.Column, row: number, text: string) => {
+          const code = column.header === "STATUS" ? STATUS_COLOURS[jobs[row]!.status] : undefined
+          if (code === undefined) return text
+          const trimmed = text.trimEnd()
+          return `\u001b[${code}m${trimmed}\u001b[0m${text.slice(trimmed.length)}`
+        }
+      : undefined
+  return Table.render(
+    columns.map(([c]) => c),
+    jobs.map((j) => columns.map(([, cell]) => cell(j))),
+    { width: style.width, paint }
   )
 }
 

@@ -36,7 +36,17 @@ export const terminals = (tmp: { readonly dir: () => string }) => {
       key: (key: string) => tmuxOf(socket, ["send-keys", "-t", "user", key]),
       screen,
       /** The whole scrollback, with the lines the terminal wrapped joined again. */
-      history: () => tmuxOf(socket, ["capture-pane", "-p", "-J", "-S", "-", "-t", "user"]).stdout,
+      history: (options: { readonly escapes?: boolean } = {}) =>
+        tmuxOf(socket, [
+          "capture-pane",
+          "-p",
+          "-J",
+          ...(options.escapes === true ? ["-e"] : []),
+          "-S",
+          "-",
+          "-t",
+          "user"
+        ]).stdout,
       resize: (columns: number, rows: number) =>
         tmuxOf(socket, ["resize-window", "-t", "user", "-x", String(columns), "-y", String(rows)]),
       waitFor: (pattern: RegExp, what: string, timeoutMs = 15_000) =>
