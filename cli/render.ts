@@ -214,7 +214,7 @@ export const jobsTable = (jobs: ReadonlyArray<JobState.JobObject>, style: TableS
 }
 
 /** One job in full, as `key: value` lines. */
-export const jobDetail = (job: JobState.JobObject): string => {
+export const jobDetail = (job: JobState.JobObject, more: ReadonlyArray<[string, string]> = []): string => {
   const rows: Array<[string, string]> = [
     ["id", job.id],
     ["short id", job.shortId],
@@ -235,7 +235,8 @@ export const jobDetail = (job: JobState.JobObject): string => {
     ["key", job.key ?? "-"],
     ["retry of", job.retryOf ?? "-"],
     ["reason", job.reason ?? "-"],
-    ["cost", job.cost === null ? "-" : `$${job.cost.toFixed(4)}`],
+    ["cost", job.cost === null ? "-" : `$${job.cost.toFixed(4)}${job.finishedAt === null ? " so far" : ""}`],
+    ...more,
     ["log", job.logPath],
     ["events", job.eventsPath]
   ]
