@@ -14,8 +14,6 @@
 // just after it is still "after w". Removed jobs simply drop out of the cursor; new ones are read from their start.
 
 import * as Fs from "node:fs"
-import * as Path from "node:path"
-import { watch } from "chokidar"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
@@ -38,8 +36,6 @@ const SWEEP_MS = 5000
 const ENDED_WATCH_MS = 60_000
 /** How often a job on another machine or behind a scheduler is judged (each is a round trip). */
 const REMOTE_JUDGE_MS = 15_000
-/** chokidar drops a change that follows one within 50 ms: a notified log is read again this much later. */
-const TRAILING_MS = 60
 
 // -- cursors ---------------------------------------------------------------------------------------------------------
 
@@ -238,6 +234,8 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
       const only = options.jobs === undefined ? undefined : new Set(options.jobs)
 
       const tracked = new Map<string, Tracked>()
+      /** The live and just-ended jobs: read at every poll, judged, watched. */
+      const hot = new Set<string>()
       /** Given offsets of jobs the first sweep has not reached yet. */
       const pinned = new Map(given.offsets)
       /** Jobs with consumed events stamped after their time: they go into cursors with their offsets. */
@@ -258,7 +256,9 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
           if (t !== undefined) offsets.set(id, t.offset)
         }
         // a live job on another machine: its mirrored events carry that machine's times, so its offset is kept
-        for (const [id, t] of tracked) {
+        for (const id of hot) {
+          const t = tracked.get(id)
+          if (t === undefined) continue
           if (t.live && t.state !== undefined && !LOCAL_KINDS.has(t.state.spec?.executor ?? "local")) {
             offsets.set(id, t.offset)
           }
@@ -269,49 +269,54 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
       const index = JobIndex.load(layout)
       const paths = (id: string) => Home.jobPaths(layout, id)
 
-      // -- watching (following only): one watcher for new folders, one for the logs of live and just-ended jobs
+      // -- watching (following only): the jobs folder (new folders) and the logs of live and just-ended jobs, through
+      // Node's fs.watch: one inotify instance for all of them, not a descriptor each
       const wake = yield* Queue.sliding<void>(1)
       const dirty = new Set<string>()
       let dirChanged = true
-      let files: ReturnType<typeof watch> | undefined
+      const watchers = new Map<string, Fs.FSWatcher>()
       if (follow) {
         makeDirs(layout.jobs)
         yield* Effect.acquireRelease(
-          Effect.async<ReturnType<typeof watch>>((resume) => {
-            const watcher = watch(layout.jobs, { depth: 0, ignoreInitial: true, persistent: true })
-            watcher.on("all", () => {
+          Effect.sync(() => {
+            const watcher = Fs.watch(layout.jobs, { persistent: true }, () => {
               dirChanged = true
               Queue.unsafeOffer(wake, undefined)
             })
-            watcher.on("error", () => Queue.unsafeOffer(wake, undefined))
-            watcher.once("ready", () => resume(Effect.succeed(watcher)))
-          }),
-          (watcher) => Effect.promise(() => watcher.close())
-        )
-        files = yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            const watcher = watch([], { ignoreInitial: true, persistent: true, atomic: false })
-            watcher.on("change", (file) => {
-              const id = Path.basename(Path.dirname(file))
-              dirty.add(id)
-              Queue.unsafeOffer(wake, undefined)
-              // a change right after this one may go unannounced: look again a little later
-              setTimeout(() => {
-                dirty.add(id)
-                Queue.unsafeOffer(wake, undefined)
-              }, TRAILING_MS).unref()
-            })
-            watcher.on("error", () => Queue.unsafeOffer(wake, undefined))
+            // the folder gone (a home removed under the feed): the polls go on
+            watcher.on("error", () => undefined)
             return watcher
           }),
-          (watcher) => Effect.promise(() => watcher.close())
+          (watcher) => Effect.sync(() => watcher.close())
+        )
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            for (const w of watchers.values()) w.close()
+            watchers.clear()
+          })
         )
       }
       const setWatched = (id: string, t: Tracked, on: boolean) => {
-        if (files === undefined || t.watched === on) return
+        if (!follow || t.watched === on) return
         t.watched = on
-        if (on) files.add(paths(id).eventsPath)
-        else files.unwatch(paths(id).eventsPath)
+        if (!on) {
+          watchers.get(id)?.close()
+          watchers.delete(id)
+          return
+        }
+        try {
+          const watcher = Fs.watch(paths(id).eventsPath, { persistent: true }, () => {
+            dirty.add(id)
+            Queue.unsafeOffer(wake, undefined)
+          })
+          watcher.on("error", () => {
+            watcher.close()
+            watchers.delete(id)
+          })
+          watchers.set(id, watcher)
+        } catch {
+          // no log yet, or no watch left (fs.inotify.max_user_watches): the poll reads it
+        }
       }
 
       const foldPrefix = (id: string, t: Tracked) => {
@@ -372,6 +377,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
         const live = !JobState.isTerminal(state.status)
         if (t.live && !live) t.endedSeen = Date.now()
         t.live = live
+        hot.add(id)
       }
 
       /** A job seen for the first time: where it starts, and what of it is news. */
@@ -407,7 +413,10 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
           } else consume(id, t, out, rule)
         }
         if (t.maxAt > ruleOf(id)) recent.add(id)
-        if (t.live || (t.endedSeen > 0 && Date.now() - t.endedSeen < ENDED_WATCH_MS)) setWatched(id, t, true)
+        if (t.live || (t.endedSeen > 0 && Date.now() - t.endedSeen < ENDED_WATCH_MS)) {
+          hot.add(id)
+          setWatched(id, t, true)
+        } else hot.delete(id)
       }
 
       /** The offset just after the last whole line within the first `size` bytes. */
@@ -430,18 +439,21 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
               setWatched(id, t, false)
               tracked.delete(id)
               recent.delete(id)
+              hot.delete(id)
             }
           }
           for (const id of ids) if (!tracked.has(id)) discover(id, out, false)
         }
-        for (const [id, t] of tracked) {
+        for (const id of all ? tracked.keys() : new Set([...hot, ...dirty])) {
+          const t = tracked.get(id)
+          if (t === undefined) continue
           const watchedNow = t.live || now - t.endedSeen < ENDED_WATCH_MS
-          if (!all && !watchedNow && !dirty.has(id)) continue
           const st = statLog(paths(id).eventsPath)
           if (st === undefined) continue
           if (st.size > t.offset) consume(id, t, out)
           t.size = st.size
           if (!t.live && !watchedNow) {
+            hot.delete(id)
             setWatched(id, t, false)
             // an ended job's state is folded again if it ever grows: only its offset is kept
             t.state = undefined
@@ -455,8 +467,9 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
         Effect.gen(function* () {
           const now = Date.now()
           const due: Array<string> = []
-          for (const [id, t] of tracked) {
-            if (!t.live || t.nextJudge > now) continue
+          for (const id of hot) {
+            const t = tracked.get(id)
+            if (t === undefined || !t.live || t.nextJudge > now) continue
             const kind = t.state?.spec?.executor ?? "local"
             t.nextJudge = now + (LOCAL_KINDS.has(kind) ? POLL_MS : REMOTE_JUDGE_MS)
             due.push(id)
@@ -476,9 +489,17 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
         const ids = listJobs(layout.jobs)
         const initialSteps = given.steps
         const after = sweepStart - LAG_MS
+        const ended: Array<readonly [string, JobIndex.Entry]> = []
         for (const id of ids) {
           // jobs up to this one are read as of now; the others keep the given times
           discover(id, out, true)
+          const d = tracked.get(id)!
+          if (!d.live && d.state !== undefined && !d.watched) {
+            // an ended job's state is not kept (it is folded again if its log ever grows); the index learns of it
+            const entry = JobIndex.entryOf(d.state)
+            if (entry !== undefined && !index.has(id)) ended.push([id, entry])
+            d.state = undefined
+          }
           frontier = id
           steps = [{ bound: frontier, w: after }, ...initialSteps.filter((s) => s.bound > id)]
           // a job's recent membership is judged against the time that now applies to it
@@ -492,6 +513,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
         for (const id of recent) if ((tracked.get(id)?.maxAt ?? 0) <= w) recent.delete(id)
         // a given offset of a job that is gone is dropped
         pinned.clear()
+        JobIndex.append(layout, ended)
         firstDone = true
         return out
       })
