@@ -218,4 +218,57 @@ describe.skipIf(missing.length > 0)("examples/feed: following every job from a s
     expect(follower.stderr()).toBe("")
     await follower.stop()
   }, 300_000)
+
+  it("jobs events --all replays; from any line's cursor it gives exactly the lines after it, across rm and new jobs", async () => {
+    const home = tmp.home()
+    const ids = [run(home, ["true"]), run(home, ["sh", "-c", "exit 4"]), run(home, ["sh", "-c", "echo x"])].map(
+      (j) => j.id
+    )
+    for (const id of ids) jobs(["wait", id], { home })
+    type Line = { cursor: string; job: { id: string; status: string }; event: { id: string; type: string; at: string } }
+    const replay = (...args: Array<string>): Array<Line> => {
+      const r = jobs(["events", "--all", ...args], { home })
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as Line)
+    }
+    const all = replay()
+    const expected = ids.flatMap((id) => readEvents(home, id).map((e) => e.id as string))
+    expect(all.map((l) => l.event.id)).toEqual(expected)
+    // each line's event is the log's line, as `jobs events ID` prints it
+    expect(all.filter((l) => l.job.id === ids[1]).map((l) => JSON.stringify(l.event))).toEqual(
+      jobs(["events", ids[1]!], { home }).stdout.trim().split("\n")
+    )
+    expect(all.at(-1)!.job.status).toBe("completed")
+    for (const [k, line] of all.entries()) {
+      expect(replay("--since", line.cursor).map((l) => l.event.id)).toEqual(expected.slice(k + 1))
+    }
+    // a job removed, a new one: from the cursor of the second job's first event, the rest of the second job, then
+    // the new job; nothing of the removed one
+    const mark = all.findIndex((l) => l.job.id === ids[1])
+    expect(jobs(["rm", ids[2]!], { home }).code).toBe(0)
+    const fresh = run(home, ["true"])
+    jobs(["wait", fresh.id], { home })
+    const after = replay("--since", all[mark]!.cursor).map((l) => l.event.id)
+    expect(after).toEqual([
+      ...readEvents(home, ids[1]!)
+        .slice(1)
+        .map((e) => e.id as string),
+      ...readEvents(home, fresh.id).map((e) => e.id as string)
+    ])
+    // filters, and a time: the events stamped after it
+    expect(replay("--type", "Exited", "--status", "failed").map((l) => l.job.id)).toEqual([ids[1]])
+    const at = readEvents(home, fresh.id)[0]!.at as string
+    expect(replay("--since", at, "--job", fresh.shortId).map((l) => l.event.type)).toEqual(
+      readEvents(home, fresh.id)
+        .filter((e) => e.at > at)
+        .map((e) => e.type)
+    )
+    expect(jobs(["events", "--all", "--since", "yesterday"], { home }).stderr).toMatch(
+      /^Cannot read --since "yesterday"/
+    )
+    expect(jobs(["events", "--all", "--type", "Exitted"], { home }).code).toBe(2)
+  }, 120_000)
 })
