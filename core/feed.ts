@@ -30,7 +30,7 @@ import { makeDirs } from "./job_store.ts"
 const LAG_MS = 10_000
 /** How often the live logs are looked at again without a notification, and local liveness judged. */
 const POLL_MS = 1000
-/** How often every log in the home is looked at (and `w` moves on). */
+/** How often, at least, every log in the home is looked at (and `w` moves on); longer when a sweep takes long. */
 const SWEEP_MS = 5000
 /** How long a job whose end was seen stays watched (late events: progress, downloads, release). */
 const ENDED_WATCH_MS = 60_000
@@ -521,6 +521,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
       if (!follow) return Stream.fromIterable(yield* firstSweep)
 
       let lastSweep = Date.now()
+      let sweepEvery = SWEEP_MS
       let lastPoll = 0
       const step: Effect.Effect<ReadonlyArray<Item>> = Effect.gen(function* () {
         if (!firstDone) return yield* firstSweep
@@ -528,10 +529,12 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
         yield* Queue.take(wake).pipe(Effect.timeoutOption(Math.max(1, POLL_MS - sinceTick)))
         const out: Array<Item> = []
         const now = Date.now()
-        if (now - lastSweep >= SWEEP_MS) {
+        if (now - lastSweep >= sweepEvery) {
           const sweepStart = now
           look(out, true)
           lastSweep = sweepStart
+          // a sweep costs in proportion to the jobs in the home: at most ~2% of a CPU, however many there are
+          sweepEvery = Math.max(SWEEP_MS, (Date.now() - sweepStart) * 50)
           const next = sweepStart - LAG_MS
           if (next > w) {
             w = next

@@ -64,7 +64,9 @@ def main():
             save(path, item["cursor"])
             busy = False
             if stopping:
-                break
+                return
+        # the feed ended by itself: `jobs` said why on stderr (a cursor it cannot read, a home it cannot open)
+        sys.exit(f"follow.py: jobs events ended (exit {feed.wait()})")
     finally:
         feed.terminate()
         feed.wait()
