@@ -5,6 +5,7 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { Ajv } from "ajv"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import * as Ids from "../../core/ids.ts"
 import { BIN, eventually, jobs, jobsAsync, json } from "../support/cli.ts"
@@ -235,6 +236,12 @@ describe.skipIf(missing.length > 0)("examples/feed: following every job from a s
         .map((l) => JSON.parse(l) as Line)
     }
     const all = replay()
+    // every line is what the published schema says, checked by a validator the project did not write
+    const schema = JSON.parse(
+      Fs.readFileSync(Path.resolve(EXAMPLES, "../../cli/schemas/feed-line.schema.json"), "utf8")
+    )
+    const valid = new Ajv({ strict: false }).compile(schema)
+    for (const line of all) expect(valid(line), JSON.stringify(valid.errors)).toBe(true)
     const expected = ids.flatMap((id) => readEvents(home, id).map((e) => e.id as string))
     expect(all.map((l) => l.event.id)).toEqual(expected)
     // each line's event is the log's line, as `jobs events ID` prints it
