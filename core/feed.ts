@@ -268,6 +268,8 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
 
       const index = JobIndex.load(layout)
       const paths = (id: string) => Home.jobPaths(layout, id)
+      // in the sweep's loop over every job: one string, not a job's five paths
+      const eventsOf = (id: string) => `${layout.jobs}/${id}/events.jsonl`
 
       // -- watching (following only): the jobs folder (new folders) and the logs of live and just-ended jobs, through
       // Node's fs.watch: one inotify instance for all of them, not a descriptor each
@@ -305,7 +307,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
           return
         }
         try {
-          const watcher = Fs.watch(paths(id).eventsPath, { persistent: true }, () => {
+          const watcher = Fs.watch(eventsOf(id), { persistent: true }, () => {
             dirty.add(id)
             Queue.unsafeOffer(wake, undefined)
           })
@@ -335,7 +337,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
 
       const readLog = (id: string, from: number, to = Number.POSITIVE_INFINITY): Buffer => {
         try {
-          return RegularFile.readSync(paths(id).eventsPath, from, to - from) ?? Buffer.alloc(0)
+          return RegularFile.readSync(eventsOf(id), from, to - from) ?? Buffer.alloc(0)
         } catch {
           return Buffer.alloc(0)
         }
@@ -382,7 +384,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
 
       /** A job seen for the first time: where it starts, and what of it is news. */
       const discover = (id: string, out: Array<Item>, first: boolean) => {
-        const st = statLog(paths(id).eventsPath)
+        const st = statLog(eventsOf(id))
         const t: Tracked = {
           offset: 0,
           size: st?.size ?? 0,
@@ -448,7 +450,7 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
           const t = tracked.get(id)
           if (t === undefined) continue
           const watchedNow = t.live || now - t.endedSeen < ENDED_WATCH_MS
-          const st = statLog(paths(id).eventsPath)
+          const st = statLog(eventsOf(id))
           if (st === undefined) continue
           if (st.size > t.offset) consume(id, t, out)
           t.size = st.size
@@ -533,8 +535,8 @@ export const stream = (deps: Deps, options: Options = {}): Stream.Stream<Item> =
           const sweepStart = now
           look(out, true)
           lastSweep = sweepStart
-          // a sweep costs in proportion to the jobs in the home: at most ~2% of a CPU, however many there are
-          sweepEvery = Math.max(SWEEP_MS, (Date.now() - sweepStart) * 50)
+          // a sweep costs in proportion to the jobs in the home: at most ~1% of a CPU, however many there are
+          sweepEvery = Math.max(SWEEP_MS, (Date.now() - sweepStart) * 100)
           const next = sweepStart - LAG_MS
           if (next > w) {
             w = next
