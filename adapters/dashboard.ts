@@ -12,16 +12,14 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { watch } from "chokidar"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Duration from "../core/duration.ts"
 import * as EnvFile from "../core/env_file.ts"
-import * as Home from "../core/home.ts"
+import * as Feed from "../core/feed.ts"
 import * as JobState from "../core/job_state.ts"
 import { makeDirs } from "../core/job_store.ts"
 import { Jobs, tailOffset } from "../core/jobs.ts"
@@ -286,7 +284,7 @@ const app = (options: Options) =>
     }
 
     if (req.method === "GET" && path === "/api/events") {
-      return HttpServerResponse.stream(allEvents(Home.layout(options.home)), {
+      return HttpServerResponse.stream(allEvents(jobs, req.headers["last-event-id"]), {
         contentType: "text/event-stream",
         headers: { "cache-control": "no-cache" }
       })
@@ -443,73 +441,20 @@ const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number
   return Stream.merge(events, output).pipe(Stream.concat(Stream.make(sse(undefined, "end", "{}"))))
 }
 
-/** Every job's events as they are appended (for live lists): one watcher on the jobs folder. */
-const allEvents = (layout: Home.Layout) =>
-  Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const queue = yield* Queue.unbounded<Uint8Array>()
-      const offsets = new Map<string, number>()
-      const read = (file: string, fromStart: boolean) => {
-        const size = fileSize(file)
-        const from = offsets.get(file) ?? (fromStart ? 0 : size)
-        if (size <= from) return offsets.set(file, from)
-        const text = readRange(file, from, size)
-        const end = text.lastIndexOf("\n")
-        if (end < 0) return offsets.set(file, from)
-        offsets.set(file, from + Buffer.byteLength(text.slice(0, end + 1)))
-        const id = Path.basename(Path.dirname(file))
-        for (const line of text.slice(0, end).split("\n")) {
-          const event = ownEvent(line, id)
-          if (event !== undefined) Queue.unsafeOffer(queue, sse(undefined, "event", event))
-        }
-      }
-      yield* Effect.acquireRelease(
-        Effect.async<ReturnType<typeof watch>>((resume) => {
-          const watcher = watch(layout.jobs, { depth: 1, ignoreInitial: true })
-          const seen = (file: string, added: boolean) => {
-            // a folder under a dot-name is being built or removed: its events come once it is in place
-            if (file.endsWith("events.jsonl") && !Path.basename(Path.dirname(file)).startsWith(".")) read(file, added)
-          }
-          watcher.on("add", (f) => seen(f, true))
-          watcher.on("change", (f) => seen(f, false))
-          watcher.once("ready", () => {
-            // start from the current end of every log: only what happens from now on is news
-            for (const id of safeReaddir(layout.jobs))
-              offsets.set(
-                Path.join(layout.jobs, id, "events.jsonl"),
-                fileSize(Path.join(layout.jobs, id, "events.jsonl"))
-              )
-            resume(Effect.succeed(watcher))
-          })
-        }),
-        (watcher) => Effect.promise(() => watcher.close())
-      )
-      // chokidar drops change events that follow one within 50 ms: look at the recent logs again a little later
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Effect.sleep("250 millis").pipe(
-            Effect.tap(() =>
-              Effect.sync(() => {
-                for (const file of offsets.keys()) if (fileSize(file) > (offsets.get(file) ?? 0)) read(file, false)
-              })
-            )
-          )
-        )
-      )
-      return Stream.merge(
-        Stream.fromQueue(queue),
-        // a comment now and then keeps proxies from closing an idle stream
-        Stream.tick("15 seconds").pipe(Stream.map(() => enc.encode(": keep-alive\n\n")))
-      )
-    })
+/**
+ * Every job's events as they are appended (for live lists): the Jobs service's feed, each event re-encoded from the
+ * schema (the feed passes only decoded events of the job whose log they are in), with its cursor as the SSE id so
+ * that a reconnecting EventSource goes on where it stood (Last-Event-ID; a value that is not a cursor starts at now).
+ */
+const allEvents = (jobs: Jobs["Type"], lastEventId: string | undefined) => {
+  const cursor = lastEventId === undefined ? undefined : Feed.decodeCursor(lastEventId)
+  return Stream.merge(
+    jobs
+      .feed({ follow: true, ...(cursor === undefined ? {} : { since: { _tag: "Cursor", cursor } as const }) })
+      .pipe(Stream.map((item) => sse(item.cursor, "event", Codec.encodeLine(item.event).slice(0, -1)))),
+    // a comment now and then keeps proxies from closing an idle stream
+    Stream.tick("15 seconds").pipe(Stream.map(() => enc.encode(": keep-alive\n\n")))
   )
-
-const safeReaddir = (dir: string): Array<string> => {
-  try {
-    return Fs.readdirSync(dir)
-  } catch {
-    return []
-  }
 }
 
 /** The dashboard could not start serving (the port is taken, the address is not this machine's, ...). */

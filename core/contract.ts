@@ -2,6 +2,7 @@
 // Schemas generated from them are checked in under cli/schemas/ (a test fails when they drift). Fields only ever
 // grow; renaming one is a breaking change.
 import * as Schema from "effect/Schema"
+import { Event } from "../events/mod.ts"
 import * as JobState from "./job_state.ts"
 
 /** A status word (DESIGN §4a). */
@@ -128,6 +129,24 @@ export const ErrorResult = Schema.Struct({
   })
 }).annotations({ identifier: "ErrorResult" })
 
+/** One line of `jobs events --all` (the all-jobs feed): where the feed stands, which job, and the event. */
+export const FeedLine = Schema.Struct({
+  cursor: Schema.String.annotations({ description: "the feed's position after this line: `--since CURSOR` resumes" }),
+  job: Schema.Struct({
+    id: Schema.String,
+    shortId: Schema.String,
+    name: Schema.NullOr(Schema.String),
+    project: Schema.NullOr(Schema.String),
+    status: Status.annotations({ description: "the job's status once this event is folded in" }),
+    dir: Schema.String.annotations({ description: "the job's folder" })
+  }),
+  event: Event.Event
+}).annotations({
+  identifier: "FeedLine",
+  title: "jobs events --all: one line",
+  description: "One line of the all-jobs feed (jobs events --all [--follow])"
+})
+
 /** Every published shape, by the name of its schema file. */
 export const shapes = {
   job: Job,
@@ -140,5 +159,6 @@ export const shapes = {
   "log-line": LogLine,
   "logs-result": LogsResult,
   "wait-result": WaitResult,
-  error: ErrorResult
+  error: ErrorResult,
+  "feed-line": FeedLine
 } as const

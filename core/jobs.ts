@@ -12,6 +12,7 @@ import { EventLog, Follow, RegularFile } from "../events/mod.ts"
 import * as Config from "./config.ts"
 import { AmbiguousReference, InvalidInput, JobNotFound, JobStateConflict } from "./errors.ts"
 import { Executors } from "./executor.ts"
+import * as Feed from "./feed.ts"
 import * as Ids from "./ids.ts"
 import * as JobIndex from "./job_index.ts"
 import * as JobState from "./job_state.ts"
@@ -505,6 +506,12 @@ export const make = Effect.gen(function* () {
       })
     )
 
+  /**
+   * Every job's events (new jobs included) with a cursor each; with `follow`, forever, judging liveness as it goes
+   * (a vanished supervisor is recorded as Interrupted and shows up in the feed). See `Feed.stream`.
+   */
+  const feed = (options: Feed.Options = {}) => Feed.stream({ layout: store.layout, judge: refresh }, options)
+
   return {
     submit,
     submitMany,
@@ -522,6 +529,7 @@ export const make = Effect.gen(function* () {
     clean,
     isRemote,
     events,
+    feed,
     output
   } as const
 })

@@ -16,6 +16,14 @@ export * as EnvFile from "./env_file.ts"
 export * from "./errors.ts"
 /** The Executor port and the Executors registry. */
 export * as Executor from "./executor.ts"
+/**
+ * The all-jobs feed: every job's events with a cursor each, resumable, new jobs included (`Jobs.feed`).
+ *
+ * @example
+ * const since = yield* Feed.parseSince(savedCursor)
+ * yield* Stream.runForEach(jobs.feed({ follow: true, since }), (item) => save(item.cursor))
+ */
+export * as Feed from "./feed.ts"
 /** The home's layout on disk. */
 export * as Home from "./home.ts"
 /** ULIDs and short ids. */

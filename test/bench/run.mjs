@@ -1,10 +1,11 @@
 // The benchmark suite of `jobs`: figures side by side with peers measured in the same run. It never asserts: a
 // target is printed next to the measured figure, and the exit code is 0 unless the suite itself could not run.
 //
-// usage: node test/bench/run.mjs [startup|list|follow|memory|tmux|batch|dashboard|remote|stop|progress|capped ...]   (default: all, in that order)
+// usage: node test/bench/run.mjs [startup|list|follow|memory|tmux|batch|dashboard|remote|stop|progress|capped|feed ...]   (default: all, in that order)
 //   BENCH_RUNS=N        runs per timed command (default 30 for start-up, 10 for list)
 //   BENCH_SAMPLES=N     samples of the follow latency (default 50)
 //   BENCH_LIST_SIZES=a,b,c   job counts of the list benchmark (default 1000,10000,100000)
+//   BENCH_FEED_JOBS=N   ended jobs in the home of the feed benchmark (default 10000)
 //   BENCH_STOP=N        running jobs stopped by the stop benchmark (default 50)
 //   BENCH_STOP_BEFORE=PATH   another build's jobs.cjs, timed stopping the same jobs (a before/after figure)
 //   BENCH_CAPPED_BEFORE=PATH   another supervisor.sh, timed capturing the same capped output (a before/after figure)
@@ -16,6 +17,7 @@ import * as Path from "node:path"
 import * as Batch from "./batch.mjs"
 import * as Capped from "./capped.mjs"
 import * as Dashboard from "./dashboard.mjs"
+import * as Feed from "./feed.mjs"
 import * as Follow from "./follow.mjs"
 import { BIN, machine, removeTemps } from "./lib.mjs"
 import * as List from "./list.mjs"
@@ -26,7 +28,7 @@ import * as Startup from "./startup.mjs"
 import * as Stop from "./stop.mjs"
 import * as Tmux from "./tmux.mjs"
 
-const ALL = [Startup, List, Follow, Memory, Tmux, Batch, Dashboard, Remote, Stop, Progress, Capped]
+const ALL = [Startup, List, Follow, Memory, Tmux, Batch, Dashboard, Remote, Stop, Progress, Capped, Feed]
 
 const names = process.argv.slice(2)
 const unknown = names.filter((n) => !ALL.some((b) => b.name === n))

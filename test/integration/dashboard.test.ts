@@ -256,6 +256,49 @@ describe("jobs serve: the API over HTTP", () => {
     }, "the new job on /api/events")
     controller.abort()
   })
+  it("gives each /api/events message its feed cursor as id, and resumes after Last-Event-ID", async () => {
+    const open = async (headers: Record<string, string>) => {
+      const controller = new AbortController()
+      const r = await api("/api/events", { signal: controller.signal, headers })
+      const reader = r.body!.getReader()
+      const stream = { text: "", close: () => controller.abort() }
+      void (async () => {
+        for (;;) {
+          const { value, done } = await reader.read()
+          if (done) break
+          stream.text += new TextDecoder().decode(value)
+        }
+      })().catch(() => undefined)
+      return stream
+    }
+    const first = await open({})
+    // the feed starts at now: probes until one shows it follows
+    const probes: Array<string> = []
+    let probed = 0
+    await eventually(
+      () => {
+        if (Date.now() - probed > 2000 && probes.length < 20) {
+          probed = Date.now()
+          probes.push(run(["--", "true"]).id)
+        }
+        return probes.some((p) => first.text.includes(`"${p}.exited"`)) ? true : undefined
+      },
+      60_000,
+      "a probe job on /api/events"
+    )
+    const job = run(["--", "sh", "-c", "exit 5"])
+    await eventually(() => (first.text.includes(`"${job.id}.exited"`) ? true : undefined), 30_000, "the job's end")
+    first.close()
+    const submitted = new RegExp(`id: (\\S+)\nevent: event\ndata: \\{"type":"Submitted"[^\n]*"job":"${job.id}"`).exec(
+      first.text
+    )
+    expect(submitted, first.text).not.toBeNull()
+    const rest = await open({ "last-event-id": submitted![1]! })
+    await eventually(() => (rest.text.includes(`"${job.id}.exited"`) ? true : undefined), 30_000, "the rest")
+    rest.close()
+    expect(rest.text).toContain(`"${job.id}.started"`)
+    expect(rest.text).not.toMatch(new RegExp(`"type":"Submitted"[^\n]*"job":"${job.id}"`))
+  }, 120_000)
 })
 
 const jobCount = () => jobDirs(home).length
