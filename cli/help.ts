@@ -59,6 +59,7 @@ const VALUE_NAMES: Record<string, string> = {
   timeout: "DURATION",
   grace: "DURATION",
   "older-than": "DURATION",
+  interval: "SECONDS",
   "ssh-timeout": "DURATION",
   "keep-alive": "[=DURATION]",
   "max-log-size": "SIZE",
@@ -201,7 +202,7 @@ export const pathOf = (root: Doc, words: ReadonlyArray<string>): Array<string> =
 /** The top-level commands by topic, as `jobs --help` lists them. */
 export const COMMAND_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["Run", ["run", "retry"]],
-  ["Inspect", ["list", "ls", "status", "logs", "events", "wait"]],
+  ["Inspect", ["list", "ls", "status", "logs", "events", "wait", "top"]],
   ["Control", ["stop", "rm", "clean", "attach"]],
   ["Queue", ["group"]],
   ["Remote", ["worker", "pull"]],

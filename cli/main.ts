@@ -16,6 +16,7 @@ import * as Serve from "./commands/serve.ts"
 import * as Skills from "./commands/skills.ts"
 import * as Status from "./commands/status.ts"
 import * as Stop from "./commands/stop.ts"
+import * as Top from "./commands/top.ts"
 import * as Wait from "./commands/wait.ts"
 import * as WorkerStub from "./commands/worker_stub.ts"
 import * as Runner from "./runner.ts"
@@ -38,6 +39,7 @@ const root = Command.make("jobs").pipe(
     Rm.command,
     Clean.command,
     Attach.command,
+    Top.command,
     Group.command,
     Skills.command,
     Mcp.command,
