@@ -11,6 +11,7 @@ import { StartFailed, Unavailable } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
+import * as Process from "../core/process.ts"
 import * as Shell from "../core/shell.ts"
 import { EventLog } from "../events/mod.ts"
 import * as Proc from "./proc.ts"
@@ -106,6 +107,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       const r = tool("sbatch", [...options, `--output=${output}`, batch])
       const slurmJobId = parsedId(r.stdout)
       if (!r.ok || slurmJobId === undefined) throw new Error(sbatchFailed(r))
+      Process.testPause("sbatched")
       recordSubmitted(launch, slurmJobId)
     },
     catch: (e) => new StartFailed({ job: launch.id, why: e instanceof Error ? e.message : String(e) })
@@ -178,18 +180,21 @@ export const judge = (
 /**
  * A job with no Slurm id recorded: sbatch has not answered yet, or its submitter died before it could record the id.
  * Once the submitter can no longer record it (Proc.abandoned), Slurm is asked for a job of the job's name: one found
- * is adopted (its id recorded, then judged as usual); none means sbatch never took it, and it is recorded once as
- * never started. `squeue` is what asks (its stdout), undefined when Slurm cannot be asked now.
+ * is adopted (its id recorded, so that it can be stopped and judged as usual); none, for a job that never started,
+ * means sbatch never took it, and it is recorded once as never started. `squeue` is what asks (its stdout), undefined when Slurm cannot be asked now.
  */
 export const unsubmitted = (
   state: JobState.JobState,
   paths: Home.JobPaths,
   squeue: (name: string) => string | undefined
 ): { readonly liveness: Executor.Liveness; readonly reason: string | null } => {
-  if (state.started !== null || !Proc.abandoned(state)) return { liveness: "alive", reason: null }
+  if (!Proc.abandoned(state)) return { liveness: "alive", reason: null }
   const answer = squeue(Slurm.jobName(state.id, state.spec?.name ?? null))
   const ids = answer === undefined ? undefined : Slurm.parseIds(answer)
-  if (ids === undefined) return { liveness: "unknown", reason: null }
+  // a job that runs (its Started is here) and that Slurm no longer lists has ended or will record its end itself
+  if (ids === undefined || (ids.length === 0 && state.started !== null)) {
+    return { liveness: state.started === null ? "unknown" : "alive", reason: null }
+  }
   const found = ids[0]
   if (found !== undefined) {
     EventLog.appendSync(paths.eventsPath, [

@@ -119,7 +119,7 @@ export const observe = (layout: Home.Layout, state: JobState.JobState, paths: Ho
       const now = yield* Effect.sync(() => JobState.fold(state.id, EventLog.replaySync(paths.eventsPath).events))
       // a push of its files still on its way from here is a submit not over yet
       const pushing = Proc.mentions(`/workdirs/${state.id}/`)
-      if (now.started !== null || JobState.isTerminal(now.status) || !Proc.abandoned(now) || pushing) {
+      if (JobState.isTerminal(now.status) || !Proc.abandoned(now) || pushing) {
         return { liveness: "alive" as const, reason: null }
       }
       const name = Slurm.jobName(state.id, state.spec?.name ?? null)
