@@ -211,6 +211,39 @@ describe.skipIf(!can && !inCi)("the end of a GPU job", () => {
 })
 
 describe.skipIf(!can && !inCi)("a GPU job whose keeper and supervisor were killed with -9", () => {
+  it("a submit killed before its keeper was spawned is recorded once as never started: wait 125, rm works", async () => {
+    const home = tmp.home()
+    const submitter = ChildProcess.spawn(
+      process.execPath,
+      ["--", BIN, "run", "--gpu", "A100", "--provider", "runpod", "--", "true"],
+      {
+        cwd: tmp.dir(),
+        env: { ...process.env, ...env, JOBS_HOME: home, JOBS_TEST_PAUSE: "submitted:60000" } as NodeJS.ProcessEnv,
+        stdio: "ignore"
+      }
+    )
+    const id = await until(
+      () =>
+        Fs.existsSync(Path.join(home, "jobs"))
+          ? Fs.readdirSync(Path.join(home, "jobs")).find(
+              (d) => !d.startsWith(".") && events(home, d).some((e) => e.type === "Submitted")
+            )
+          : undefined,
+      30_000,
+      "the Submitted event"
+    )
+    submitter.kill("SIGKILL")
+    await new Promise((resolve) => submitter.once("exit", resolve))
+    const wait = as(home, ["wait", id, "--timeout", "60s"])
+    expect(wait.code, wait.stderr).toBe(125)
+    expect(status(home, id).status).toBe("interrupted")
+    expect(status(home, id).reason).toMatch(/^never started/)
+    expect(events(home, id).filter((e) => e.type === "Interrupted")).toHaveLength(1)
+    expect(as(home, ["rm", "--yes", id]).code).toBe(0)
+    expect(Fs.existsSync(Path.join(home, "jobs", id))).toBe(false)
+    expect(await alive()).toEqual([])
+  }, 120_000)
+
   it("jobs stop stops what its command left running on the instance; a sweep then ends the instance", async () => {
     const home = tmp.home()
     // a supervisor on the instance runs in a tmux pane, whose end hangs up the terminal's foreground group
