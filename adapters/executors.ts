@@ -10,7 +10,16 @@ import * as LocalExecutor from "./local_executor.ts"
 import * as TmuxExecutor from "./tmux_executor.ts"
 
 /** The optional parts of the port a loaded executor has (the wrapper must offer them before loading it). */
-type Optional = "mirror" | "follow" | "attach" | "removeRemote" | "observe" | "check" | "startMany" | "settled"
+type Optional =
+  | "mirror"
+  | "follow"
+  | "attach"
+  | "removeRemote"
+  | "observe"
+  | "check"
+  | "startMany"
+  | "settled"
+  | "orphans"
 
 /**
  * An executor whose module is imported on first use: every call waits for the import, then goes to the real one.
@@ -37,7 +46,7 @@ const lazy = (
   ]) as unknown as Executor.Executor
 }
 
-const remoteParts: ReadonlyArray<Optional> = ["mirror", "follow", "attach", "removeRemote"]
+const remoteParts: ReadonlyArray<Optional> = ["mirror", "follow", "attach", "removeRemote", "orphans"]
 
 const registry = (all: ReadonlyArray<Executor.Executor>): Executors["Type"] => ({
   get: (kind) => all.find((e) => e.kind === kind),
@@ -56,9 +65,15 @@ export const forHome = (home: string): Executors["Type"] =>
     // a GPU job: its keeper is spawned and mirrored from here; the provider clients stay in the gpu bundle
     lazy("gpu", () => import("./gpu/executor.ts"), Home.layout(home), [...remoteParts, "check", "settled"]),
     // Slurm's SSH half loads only for a job on a worker
-    lazy("slurm", () => import("./slurm_executor.ts"), Home.layout(home), ["check", "startMany", "observe"], {
-      stopsPending: true
-    })
+    lazy(
+      "slurm",
+      () => import("./slurm_executor.ts"),
+      Home.layout(home),
+      ["check", "startMany", "observe", "orphans"],
+      {
+        stopsPending: true
+      }
+    )
   ])
 
 /** Every executor of this build, as a layer (a relative home is resolved now, once). */

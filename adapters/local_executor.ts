@@ -11,30 +11,11 @@ import type { Event } from "../events/mod.ts"
 import * as Proc from "./proc.ts"
 import * as Supervisor from "./supervisor.ts"
 
-/** A supervisor writes its first event milliseconds after it is spawned: before this, a job is never judged. */
-const LAUNCH_GRACE_MS = 3000
-/** A submitter that still runs (a dashboard, an app) has spawned the supervisor long before this. */
-const LAUNCH_LIMIT_MS = 60_000
-
 /**
- * Whether a job that no supervisor has taken up (no Started, no Queued) never will: its submitter is gone (or has
- * had far more time than a launch takes), and no process was started for it. Checked exactly as a supervisor is:
- * pid plus start time and boot id, never a bare pid.
+ * Whether a job that no supervisor has taken up (no Started, no Queued) never will: its submitter can no longer start
+ * it (Proc.abandoned), and no process was started for it.
  */
-const neverStarted = (state: JobState.JobState): boolean => {
-  if (state.spec === null || state.createdAt === null) return false
-  const age = Date.now() - Date.parse(state.createdAt)
-  if (!(age > LAUNCH_GRACE_MS)) return false
-  const submitter = state.submitter
-  if (
-    submitter !== null &&
-    age < LAUNCH_LIMIT_MS &&
-    Proc.isAlive(submitter.pid, submitter.startTime, submitter.bootId)
-  ) {
-    return false
-  }
-  return !Proc.launches(state.id)
-}
+const neverStarted = (state: JobState.JobState): boolean => Proc.abandoned(state) && !Proc.launches(state.id)
 
 export const liveness = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
   Effect.sync(() => {
@@ -88,6 +69,10 @@ export const signalGroup = (
 /** For an interrupted job: stops what is left of its command (its supervisor is gone). */
 export const stopOrphans = (state: JobState.JobState, signal: string, graceSecs: number): Effect.Effect<boolean> =>
   state.started === null ? Effect.succeed(false) : signalGroup(state.started, state.id, signal, graceSecs)
+
+/** Whether what is left of an interrupted job's command still runs (see Proc.jobGroup). */
+export const orphans = (state: JobState.JobState): Effect.Effect<Executor.Liveness> =>
+  Effect.sync(() => (state.started !== null && Proc.jobGroup(state.started, state.id).length > 0 ? "alive" : "dead"))
 
 const failed = (launch: Executor.Launch, cause: unknown) =>
   new StartFailed({ job: launch.id, why: cause instanceof Error ? cause.message : String(cause) })
@@ -228,6 +213,7 @@ export const executor: Executor.Executor = {
   liveness,
   requestStop,
   stopOrphans,
+  orphans,
   check: checkCommand,
   release: () => Effect.void
 }

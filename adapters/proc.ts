@@ -1,5 +1,6 @@
 // Reading /proc: process start time, state and the boot id, for liveness that a reused pid cannot fool.
 import * as Fs from "node:fs"
+import type * as JobState from "../core/job_state.ts"
 import * as Process from "../core/process.ts"
 
 /** State letter and start time (field 3 and field 22 of /proc/<pid>/stat), or undefined when there is no such pid. */
@@ -67,6 +68,43 @@ export const groupMembers = (pgid: number): Array<number> => {
     if (s !== undefined && s.pgrp === pgid && s.state !== "Z" && s.state !== "X") members.push(pid)
   }
   return members
+}
+
+/** A launcher writes its first event milliseconds after it is spawned: before this, a job is never judged. */
+const LAUNCH_GRACE_MS = 3000
+/** A submitter that still runs (a dashboard, an app) has started what it launches long before this. */
+const LAUNCH_LIMIT_MS = 60_000
+
+/**
+ * Whether the submitter of a job that nothing has taken up yet can no longer start it: the job is older than a
+ * launch takes, and its submitter (pid plus start time and boot id, never a bare pid) is gone, or has had far more
+ * time than a launch takes. Every executor asks this first; what it launched may still be on its way (see each).
+ */
+export const abandoned = (state: JobState.JobState): boolean => {
+  if (state.spec === null || state.createdAt === null) return false
+  const age = Date.now() - Date.parse(state.createdAt)
+  if (!(age > LAUNCH_GRACE_MS)) return false
+  const submitter = state.submitter
+  return !(submitter !== null && age < LAUNCH_LIMIT_MS && isAlive(submitter.pid, submitter.startTime, submitter.bootId))
+}
+
+/** Whether a live process's argv holds `text` as a part of one argument (a push to a worker names its work dir). */
+export const mentions = (text: string): boolean => {
+  for (const entry of Fs.readdirSync("/proc")) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue
+    let args: string
+    try {
+      args = Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
+    } catch {
+      continue
+    }
+    if (args.includes(text)) {
+      const s = stat(pid)
+      if (s !== undefined && s.state !== "Z" && s.state !== "X") return true
+    }
+  }
+  return false
 }
 
 /**

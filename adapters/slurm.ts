@@ -166,3 +166,27 @@ export const goneEvent = (
   at,
   reason: `Slurm no longer knows job ${slurmJobId}, and the supervisor recorded no end`
 })
+
+/** The end to record for a job whose submitter died before sbatch accepted it (Slurm has no job of its name). */
+export const neverSubmittedEvent = (
+  state: JobState.JobState,
+  at: string
+): Event.Event & { readonly type: "Interrupted" } => ({
+  type: "Interrupted",
+  v: 1,
+  id: `${state.id}.slurm-gone`,
+  job: state.id,
+  at,
+  reason: `never started: Slurm has no job of its name, and its submitter (pid ${state.submitter?.pid ?? "?"}) is gone`
+})
+
+/**
+ * The Slurm job ids `squeue -h -o %i --name=NAME` printed (one a line); undefined when the answer is not that.
+ */
+export const parseIds = (stdout: string): Array<string> | undefined => {
+  const ids = stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+  return ids.every((id) => /^\d+(_\d+)?$/.test(id)) ? ids : undefined
+}

@@ -11,8 +11,10 @@ import { StartFailed, Unavailable } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
 import * as JobState from "../core/job_state.ts"
+import * as Process from "../core/process.ts"
 import * as Shell from "../core/shell.ts"
 import { EventLog } from "../events/mod.ts"
+import * as Proc from "./proc.ts"
 import * as Slurm from "./slurm.ts"
 import * as Supervisor from "./supervisor.ts"
 
@@ -105,6 +107,7 @@ const start = (launch: Executor.Launch): Effect.Effect<void, StartFailed> =>
       const r = tool("sbatch", [...options, `--output=${output}`, batch])
       const slurmJobId = parsedId(r.stdout)
       if (!r.ok || slurmJobId === undefined) throw new Error(sbatchFailed(r))
+      Process.testPause("sbatched")
       recordSubmitted(launch, slurmJobId)
     },
     catch: (e) => new StartFailed({ job: launch.id, why: e instanceof Error ? e.message : String(e) })
@@ -174,11 +177,52 @@ export const judge = (
   return { liveness: "dead", reason: null }
 }
 
+/**
+ * A job with no Slurm id recorded: sbatch has not answered yet, or its submitter died before it could record the id.
+ * Once the submitter can no longer record it (Proc.abandoned), Slurm is asked for a job of the job's name: one found
+ * is adopted (its id recorded, so that it can be stopped and judged as usual); none, for a job that never started,
+ * means sbatch never took it, and it is recorded once as never started. `squeue` is what asks (its stdout), undefined when Slurm cannot be asked now.
+ */
+export const unsubmitted = (
+  state: JobState.JobState,
+  paths: Home.JobPaths,
+  squeue: (name: string) => string | undefined
+): { readonly liveness: Executor.Liveness; readonly reason: string | null } => {
+  if (!Proc.abandoned(state)) return { liveness: "alive", reason: null }
+  const answer = squeue(Slurm.jobName(state.id, state.spec?.name ?? null))
+  const ids = answer === undefined ? undefined : Slurm.parseIds(answer)
+  // a job that runs (its Started is here) and that Slurm no longer lists has ended or will record its end itself
+  if (ids === undefined || (ids.length === 0 && state.started !== null)) {
+    return { liveness: state.started === null ? "unknown" : "alive", reason: null }
+  }
+  const found = ids[0]
+  if (found !== undefined) {
+    EventLog.appendSync(paths.eventsPath, [
+      {
+        type: "SlurmSubmitted",
+        v: 1,
+        id: `${state.id}.slurm`,
+        job: state.id,
+        at: new Date().toISOString(),
+        slurmJobId: found
+      }
+    ])
+    return { liveness: "alive", reason: null }
+  }
+  // its supervisor may have written Started since the log was read
+  const now = JobState.fold(state.id, EventLog.replaySync(paths.eventsPath).events)
+  if (now.started !== null || JobState.isTerminal(now.status)) return { liveness: "alive", reason: null }
+  recordOnce(paths, Slurm.neverSubmittedEvent(state, new Date().toISOString()))
+  return { liveness: "dead", reason: null }
+}
+
 const observeLocal = (state: JobState.JobState, paths: Home.JobPaths) =>
   Effect.sync(() =>
-    // no id yet: sbatch has not answered (the submit is under way)
     state.slurmJobId === null
-      ? { liveness: "alive" as const, reason: null }
+      ? unsubmitted(state, paths, (name) => {
+          const r = tool("squeue", ["-h", "-o", "%i", `--name=${name}`])
+          return r.ok ? r.stdout : undefined
+        })
       : judge(state, paths, state.slurmJobId, query(state.slurmJobId))
   )
 
@@ -239,6 +283,17 @@ export const make = (layout: Home.Layout): Executor.Executor => {
       onWorker(state)
         ? Effect.flatMap(remote, (r) => r.requestStop(layout, state, signal, graceSecs))
         : requestStopLocal(state, signal, graceSecs),
+    orphans: (state) =>
+      onWorker(state)
+        ? Effect.flatMap(remote, (r) => r.orphans(layout, state))
+        : Effect.sync(() => {
+            const answer = state.slurmJobId === null ? undefined : query(state.slurmJobId)
+            if (answer === undefined) return "dead" as const
+            if (answer._tag === "Unreachable") return "unknown" as const
+            return answer._tag === "Found" && !Slurm.isEnded(answer.job.jobState)
+              ? ("alive" as const)
+              : ("dead" as const)
+          }),
     stopOrphans: (state) =>
       onWorker(state) ? Effect.flatMap(remote, (r) => r.stopOrphans(layout, state)) : stopOrphansLocal(state),
     release: () => Effect.void

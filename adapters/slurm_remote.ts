@@ -6,8 +6,10 @@ import * as Effect from "effect/Effect"
 import { StartFailed, Unavailable } from "../core/errors.ts"
 import type * as Executor from "../core/executor.ts"
 import type * as Home from "../core/home.ts"
-import type * as JobState from "../core/job_state.ts"
+import * as JobState from "../core/job_state.ts"
 import * as Shell from "../core/shell.ts"
+import { EventLog } from "../events/mod.ts"
+import * as Proc from "./proc.ts"
 import * as Slurm from "./slurm.ts"
 import * as SlurmExecutor from "./slurm_executor.ts"
 import * as SshExecutor from "./ssh_executor.ts"
@@ -113,7 +115,21 @@ export const observe = (layout: Home.Layout, state: JobState.JobState, paths: Ho
     if (mirrored === "unknown" || answer?._tag === "Unreachable") {
       return { liveness: "unknown" as const, reason: null }
     }
-    if (id === null || answer === undefined) return { liveness: "alive" as const, reason: null }
+    if (id === null || answer === undefined) {
+      const now = yield* Effect.sync(() => JobState.fold(state.id, EventLog.replaySync(paths.eventsPath).events))
+      // a push of its files still on its way from here is a submit not over yet
+      const pushing = Proc.mentions(`/workdirs/${state.id}/`)
+      if (JobState.isTerminal(now.status) || !Proc.abandoned(now) || pushing) {
+        return { liveness: "alive" as const, reason: null }
+      }
+      const name = Slurm.jobName(state.id, state.spec?.name ?? null)
+      const r = yield* Effect.promise(() =>
+        onWorker(layout, state.spec?.worker ?? null, `LC_ALL=C squeue -h -o %i --name=${q(name)}`).catch(
+          () => undefined
+        )
+      )
+      return SlurmExecutor.unsubmitted(now, paths, () => (r?.ok === true ? r.stdout : undefined))
+    }
     return SlurmExecutor.judge(state, paths, id, answer)
   })
 
@@ -154,4 +170,14 @@ export const stopOrphans = (layout: Home.Layout, state: JobState.JobState) =>
     if (answer._tag !== "Found" || Slurm.isEnded(answer.job.jobState)) return false
     yield* Effect.promise(() => onWorker(layout, state.spec?.worker ?? null, `scancel ${q(id)}`).catch(() => undefined))
     return true
+  })
+
+/** Whether Slurm on the worker still runs an interrupted job ("unknown": the worker cannot be reached). */
+export const orphans = (layout: Home.Layout, state: JobState.JobState) =>
+  Effect.gen(function* () {
+    const id = state.slurmJobId
+    if (id === null) return "dead" as const
+    const answer = yield* Effect.promise(() => remoteQuery(layout, state, id))
+    if (answer._tag === "Unreachable") return "unknown" as const
+    return answer._tag === "Found" && !Slurm.isEnded(answer.job.jobState) ? ("alive" as const) : ("dead" as const)
   })

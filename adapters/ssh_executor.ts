@@ -13,9 +13,11 @@ import type * as Home from "../core/home.ts"
 import * as Ids from "../core/ids.ts"
 import type * as JobState from "../core/job_state.ts"
 import * as JobStore from "../core/job_store.ts"
+import * as Process from "../core/process.ts"
 import * as Shell from "../core/shell.ts"
 import * as Workers from "../core/workers.ts"
 import { type Event, EventLog, RegularFile, WorkerEvents } from "../events/mod.ts"
+import * as Proc from "./proc.ts"
 import * as RemoteEvents from "./remote_events.ts"
 import * as RemotePieces from "./remote_pieces.ts"
 import * as Ssh from "./ssh.ts"
@@ -278,6 +280,7 @@ export const start = (
         }
         // what the launch command printed (sbatch: the Slurm job id)
         await hooks.beforeRun?.(client, { jobDir, workdir, remoteHome: rh })
+        if (later) Process.testPause("pushed")
         return later ? await run(client, startSession) : prepared
       } finally {
         client.end()
@@ -647,6 +650,97 @@ export const requestStop = (state: JobState.JobState, signal: string, graceSecs:
     }
   }).pipe(Effect.ignore)
 
+/**
+ * Shell on the worker (after PROBE) that succeeds while the job's command group holds a process of the job on the boot
+ * it started on. The numbers come from the vetted local Started; undefined when there is no such Started.
+ */
+const orphansHeld = (state: JobState.JobState): string | undefined => {
+  const started = state.started
+  if (started === null) return undefined
+  const numbers = [started.pid, started.pgid, started.startTime]
+  // only a real group id (never 1, which is every process) is ever signalled on the worker
+  if (!numbers.every((n) => Number.isSafeInteger(n) && n >= 0) || started.pgid < 2) return undefined
+  return `{ [ "$_b" = ${q(started.bootId)} ] && ${groupHoldsJob(started, state.id)}; }`
+}
+
+/**
+ * For a job whose remote supervisor is gone (interrupted): sends `signal` to what is left of its command on the
+ * worker (its process group, while it holds a process of the job: see groupHoldsJob), then KILL once the grace is
+ * over, and says whether there was anything to stop. A worker that cannot be reached has nothing stopped: false.
+ */
+export const stopOrphans = (
+  state: JobState.JobState,
+  signal: string,
+  graceSecs: number,
+  layout: Home.Layout
+): Effect.Effect<boolean> =>
+  remoteAsk(state, layout, (ours, pgid) => {
+    const sig = signal.replace(/^SIG/, "").replace(/[^A-Z0-9]/g, "")
+    const steps = Math.max(1, Math.ceil(graceSecs * 5))
+    return (
+      `if ${ours}; then kill -s ${sig} -- -${pgid} 2>/dev/null; i=0; ` +
+      `while [ $i -lt ${steps} ] && ${ours}; do sleep 0.2; i=$((i + 1)); done; ` +
+      `${ours} && kill -s KILL -- -${pgid} 2>/dev/null; echo yes; else echo no; fi`
+    )
+  }).pipe(Effect.map((answer) => answer === "yes"))
+
+/** Whether what is left of an interrupted job's command still runs on its worker ("unknown": it cannot be reached). */
+export const orphans = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<Executor.Liveness> =>
+  remoteAsk(state, layout, (ours) => `if ${ours}; then echo yes; else echo no; fi`).pipe(
+    Effect.map((answer) => (answer === "yes" ? "alive" : answer === "no" ? "dead" : "unknown"))
+  )
+
+/** One round trip to the job's worker with a check of its command's group; "" when there is none or no answer. */
+const remoteAsk = (
+  state: JobState.JobState,
+  layout: Home.Layout,
+  script: (ours: string, pgid: number) => string
+): Effect.Effect<string> => {
+  const ours = orphansHeld(state)
+  if (ours === undefined || state.started === null) return Effect.succeed("no")
+  const pgid = state.started.pgid
+  return Effect.tryPromise(async () => {
+    const client = await Mux.open(layout, workerFor(layout, state), { timeoutMs: 5000 })
+    try {
+      return (await run(client, `${PROBE}${script(ours, pgid)}`)).trim()
+    } finally {
+      client.end()
+    }
+  }).pipe(Effect.orElseSucceed(() => ""))
+}
+
+/**
+ * Whether anything may still start a job that no supervisor on the worker has taken up (no Started or Queued
+ * mirrored): "dead" once its submitter can no longer start it (Proc.abandoned), no push of it runs here, and on the
+ * worker its log is empty and no process was started for it (a supervisor's argv names the job's folder and id; the
+ * tmux server, which keeps the argv of the session that started it, is not one). "unknown" when the worker cannot
+ * be reached.
+ */
+export const mayStart = (state: JobState.JobState, layout: Home.Layout): Effect.Effect<Executor.Liveness> => {
+  if (state.started !== null || state.queued !== null) return Effect.succeed("unknown")
+  if (!Proc.abandoned(state) || Proc.mentions(`/workdirs/${state.id}/`)) return Effect.succeed("alive")
+  return Effect.tryPromise(async (): Promise<Executor.Liveness> => {
+    const worker = workerFor(layout, state)
+    const client = await Mux.open(layout, worker, { timeoutMs: 5000 })
+    try {
+      const jobDir = remotePath(worker.remoteHome, "jobs", state.id)
+      // the id in two halves: this very shell's argv must not match what it looks for
+      const half = Math.floor(state.id.length / 2)
+      const answer = await run(
+        client,
+        `i=${q(state.id.slice(0, half))}${q(state.id.slice(half))}; ` +
+          `[ -s ${jobDir}/events.jsonl ] && { echo alive; exit 0; }; ` +
+          `for p in /proc/[0-9]*; do read -r c <"$p/comm" 2>/dev/null || continue; case $c in tmux*) continue ;; esac; ` +
+          `a=$(tr '\\0' ' ' <"$p/cmdline" 2>/dev/null) || continue; ` +
+          `case "$a " in *"/jobs/$i $i "*) echo alive; exit 0 ;; esac; done; echo dead`
+      )
+      return answer.trim() === "dead" ? "dead" : "alive"
+    } finally {
+      client.end()
+    }
+  }).pipe(Effect.orElseSucceed(() => "unknown" as const))
+}
+
 /** The tmux socket and session of a job on its worker, as shell words there. */
 const sessionOf = (remoteHome: string, id: string) => ({
   socket: remotePath(remoteHome, "tmux.sock"),
@@ -736,9 +830,10 @@ export const removeRemote = (state: JobState.JobState, layout: Home.Layout): Eff
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "ssh",
   start: (launch) => Effect.asVoid(start(launch)),
-  liveness: () => Effect.succeed("unknown" as const),
+  liveness: (state) => mayStart(state, layout),
   requestStop: (state, signal, graceSecs) => requestStop(state, signal, graceSecs, layout),
-  stopOrphans: () => Effect.succeed(false),
+  stopOrphans: (state, signal, graceSecs) => stopOrphans(state, signal, graceSecs, layout),
+  orphans: (state) => orphans(state, layout),
   release: () => Effect.void,
   mirror: (state, paths) => mirror(state, layout, paths),
   follow: (state, paths) => follow(state, layout, paths),

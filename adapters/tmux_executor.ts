@@ -114,6 +114,7 @@ export const executor: Executor.Executor = {
   liveness: LocalExecutor.liveness,
   requestStop,
   stopOrphans: LocalExecutor.stopOrphans,
+  orphans: LocalExecutor.orphans,
   check: LocalExecutor.checkCommand,
   release
 }

@@ -28,7 +28,11 @@ export interface Executor {
   readonly start: (launch: Launch) => Effect.Effect<void, StartFailed>
   /** Starts many jobs at once, cheaper than one by one (optional: `start` each otherwise). */
   readonly startMany?: (launches: ReadonlyArray<Launch>) => Effect.Effect<void, StartFailed>
-  /** Whether the supervisor that wrote the job's Started event still runs. */
+  /**
+   * Whether the supervisor that wrote the job's Started event still runs. For a job that no supervisor has taken up
+   * yet (no Started, no Queued): whether one still may, "dead" once nothing can start it any more (its submitter or
+   * keeper is gone and nothing it launched is on its way): the job is then recorded as never started.
+   */
   readonly liveness: (state: JobState.JobState) => Effect.Effect<Liveness>
   /**
    * Makes a running job stop: `signal` to its whole process group, KILL after `graceSecs`. The local supervisor
@@ -90,6 +94,11 @@ export interface Executor {
    * still runs, then KILL after the grace, and says whether there was anything to stop.
    */
   readonly stopOrphans: (state: JobState.JobState, signal: string, graceSecs: number) => Effect.Effect<boolean>
+  /**
+   * For a job whose supervisor is gone (interrupted): whether what is left of its command still runs, by the same
+   * check `stopOrphans` makes before it signals ("unknown": its host cannot be reached). Absent: nothing is ever left.
+   */
+  readonly orphans?: (state: JobState.JobState) => Effect.Effect<Liveness>
 }
 
 /** The executors this program knows, by kind; the choice is made from the job spec, here and nowhere else. */

@@ -24,6 +24,19 @@ export const isTerminal = (status: Status): boolean =>
   status === "failed-to-start" ||
   status === "interrupted"
 
+/**
+ * Whether a job ended without its supervisor's word: interrupted, or timed out with no exit status (its timeout was
+ * carried out for a vanished supervisor, or Slurm ended it). What its command left may still run.
+ */
+export const vanished = (state: {
+  readonly status: Status
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly reason: string | null
+}): boolean =>
+  state.status === "interrupted" ||
+  (state.status === "timed-out" && state.exitCode === null && state.signal === null && state.reason !== null)
+
 /** The types of the events that can end a job (a follower of its log stops after one). */
 export const ENDINGS: ReadonlySet<string> = new Set([
   "Exited",
@@ -116,7 +129,7 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
       return isTerminal(state.status) ? next : { ...next, timedOut: true }
     case "Exited": {
       // an Exited that arrives after Interrupted (a mirrored log catching up) is the better truth
-      if (isTerminal(state.status) && state.status !== "interrupted") return next
+      if (isTerminal(state.status) && !vanished(state)) return next
       const status: Status = state.timedOut
         ? "timed-out"
         : state.stopRequested
@@ -127,9 +140,10 @@ export const evolve = (state: JobState, event: Event.Event): JobState => {
       return { ...next, status, exitCode: event.code, signal: event.signal, finishedAt: event.at, reason: null }
     }
     case "Interrupted":
+      // a supervisor gone after its job's timeout was carried out (by its watcher, or by a reader): timed out
       return isTerminal(state.status)
         ? next
-        : { ...next, status: "interrupted", finishedAt: event.at, reason: event.reason }
+        : { ...next, status: state.timedOut ? "timed-out" : "interrupted", finishedAt: event.at, reason: event.reason }
     case "FailedToStart":
       return isTerminal(state.status)
         ? next

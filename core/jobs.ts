@@ -210,10 +210,9 @@ export const make = Effect.gen(function* () {
           const graceSecs = options.graceSecs ?? loaded.state.spec?.graceSecs ?? DEFAULT_GRACE_SECS
           const executor = yield* executorFor(loaded.state.spec?.executor ?? "local")
           if (JobState.isTerminal(loaded.state.status)) {
-            const orphans =
-              loaded.state.status === "interrupted"
-                ? yield* executor.stopOrphans(loaded.state, signal, graceSecs)
-                : false
+            const orphans = JobState.vanished(loaded.state)
+              ? yield* executor.stopOrphans(loaded.state, signal, graceSecs)
+              : false
             return { job: toObject(loaded), alreadyEnded: !orphans }
           }
           if (!loaded.state.stopRequested) {
@@ -254,11 +253,31 @@ export const make = Effect.gen(function* () {
   const stop = (reference: string, options: { readonly signal?: string; readonly graceSecs?: number } = {}) =>
     Effect.map(stopMany([reference], options), (results) => results[0]!)
 
-  /** The jobs that have not ended (pending, running, unknown), optionally only those of a queue group. */
+  /**
+   * The jobs that have not ended (pending, running, unknown), and the interrupted ones whose command still runs (their
+   * supervisor is gone, not what it ran), newest first, optionally only those of a queue group.
+   */
   const unfinished = (options: { readonly group?: string | undefined } = {}) =>
-    Effect.map(list({ statuses: ["pending", "running", "unknown"] }), ({ jobs }) =>
-      jobs.filter((j) => options.group === undefined || j.group === options.group).map((j) => j.id)
-    )
+    Effect.gen(function* () {
+      const { jobs } = yield* list({ statuses: ["pending", "running", "unknown", "interrupted", "timed-out"] })
+      const inGroup = jobs.filter((j) => options.group === undefined || j.group === options.group)
+      // what is left of an interrupted job is looked for only where something may be: a command was started, and
+      // the executor can tell; a few at a time (a remote one is a round trip to its worker)
+      const running = yield* Effect.forEach(
+        inGroup,
+        (job) =>
+          Effect.gen(function* () {
+            if (!JobState.isTerminal(job.status)) return true
+            if (!JobState.vanished(job)) return false
+            const orphans = executors.get(job.executor)?.orphans
+            if (orphans === undefined || job.pid === null) return false
+            const loaded = yield* store.read(job.id)
+            return (yield* orphans(loaded.state)) === "alive"
+          }),
+        { concurrency: READ_AHEAD }
+      )
+      return inGroup.filter((_, i) => running[i]).map((j) => j.id)
+    })
 
   /** Waits until the job has ended; None when `timeoutSecs` passed first. */
   const wait = (reference: string, options: { readonly timeoutSecs?: number | undefined } = {}) =>

@@ -55,9 +55,11 @@ export const isAlive = (who: Identity): boolean => {
 /**
  * For tests only: `JOBS_TEST_PAUSE=STEP:MS` makes a submit stop MS milliseconds (blocking) right after STEP
  * ("claimed": the key file is linked, its claim file still aside, no job folder yet; "submitted": Submitted is
- * written, no supervisor yet), so that a test can kill it in that window for certain.
+ * written, no supervisor yet; "pushed": a remote job's files are on its worker, its supervisor not started there;
+ * "sbatched": sbatch accepted a Slurm job, its id not recorded yet), so that a test can kill it in that window for
+ * certain.
  */
-export const testPause = (step: "claimed" | "submitted"): void => {
+export const testPause = (step: "claimed" | "submitted" | "pushed" | "sbatched"): void => {
   const [at, ms] = (process.env.JOBS_TEST_PAUSE ?? "").split(":")
   if (at === step && Number(ms) > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(ms))
 }

@@ -1,13 +1,15 @@
 // Submitting a job and settling what its log cannot know by itself (a vanished supervisor). Kept apart from the
 // rest of the Jobs service so that `jobs run` loads no Stream, no file watcher: start-up is a feature.
 
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import type { Event } from "../events/mod.ts"
 import * as Config from "./config.ts"
 import * as Cwd from "./cwd.ts"
 import * as EnvFile from "./env_file.ts"
 import { DamagedJob, InvalidInput, type StartFailed, type StorageError, type Unavailable } from "./errors.ts"
-import type { Executors, Launch } from "./executor.ts"
+import type { Executor, Executors, Launch } from "./executor.ts"
 import * as Groups from "./groups.ts"
 import * as Ids from "./ids.ts"
 import * as JobState from "./job_state.ts"
@@ -143,6 +145,37 @@ const submittedOf = (job: string, spec: Event.JobSpec) => ({
   submitter: Process.self()
 })
 
+/** How long past a job's deadline its own watcher has to act before a reader carries the timeout out instead. */
+const DEADLINE_SLACK_SECS = 2
+
+/**
+ * Creates a marker file naming this process (O_EXCL: one claimant). "busy" when a live process holds it, "done" when
+ * its work is over; a marker whose holder died before it was done is taken over.
+ */
+const claimMarker = (path: string): "claimed" | "busy" | "done" => {
+  const me = Process.self()
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      Fs.writeFileSync(path, `${me.pid} ${me.startTime} ${me.bootId}\n`, { flag: "wx", mode: 0o600 })
+      return "claimed"
+    } catch {
+      let text = ""
+      try {
+        text = Fs.readFileSync(path, "utf8").trim()
+      } catch {
+        continue
+      }
+      if (text === "done") return "done"
+      // created this instant, its holder not written yet
+      if (text === "") return "busy"
+      const [pid, start, boot] = text.split(" ")
+      if (Process.isAlive({ pid: Number(pid), startTime: Number(start), bootId: boot ?? "" })) return "busy"
+      Fs.rmSync(path, { force: true })
+    }
+  }
+  return "busy"
+}
+
 /** Submit and settle over a store and the executors. */
 export const make = (store: JobStore.JobStore["Type"], executors: Executors["Type"]) => {
   const reported = new Set<string>()
@@ -223,6 +256,41 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
    */
   const refresh = (id: string): Effect.Effect<Loaded> => Effect.flatMap(settle(id), recordProgress)
 
+  /**
+   * Carries out the timeout of a job whose supervisor is gone (and with it the watcher that would have): once its
+   * deadline (Started plus the timeout, and a moment for a live watcher to act first) has passed and what is left of
+   * its command still runs (its process group holding a process of the job: never a bare pid), TimedOut is recorded
+   * and the executor stops it (TERM, the grace, KILL). One reader does it: a marker in the job's folder names it
+   * while it works, and says "done" after. Returns "busy" while another reader is at it.
+   */
+  const enforceDeadline = (loaded: Loaded, executor: Executor): Effect.Effect<"busy" | "stopped" | "none"> =>
+    Effect.gen(function* () {
+      const state = loaded.state
+      const timeout = state.spec?.timeoutSecs ?? null
+      if (timeout === null || state.started === null) return "none"
+      if (!(Date.now() > Date.parse(state.started.at) + (timeout + DEADLINE_SLACK_SECS) * 1000)) return "none"
+      const marker = Path.join(loaded.paths.dir, ".deadline")
+      const claimed = claimMarker(marker)
+      if (claimed !== "claimed") return claimed === "busy" ? "busy" : "none"
+      let stopped = false
+      const running = executor.orphans === undefined ? "alive" : yield* executor.orphans(state)
+      if (running === "alive") {
+        if (!state.timedOut) {
+          yield* store
+            .append(state.id, { type: "TimedOut", v: 1, id: eventId(), job: state.id, at: now(), timeoutSecs: timeout })
+            .pipe(Effect.ignore)
+        }
+        stopped = yield* executor.stopOrphans(state, "SIGTERM", state.spec?.graceSecs ?? DEFAULT_GRACE_SECS)
+      }
+      // once: a worker that could not be reached is not asked again by every later reader (`jobs stop` still can)
+      try {
+        Fs.writeFileSync(marker, "done\n")
+      } catch {
+        // the folder is being removed
+      }
+      return stopped ? "stopped" : "none"
+    })
+
   const settle = (id: string): Effect.Effect<Loaded> =>
     Effect.gen(function* () {
       const loaded = yield* store.read(id)
@@ -233,8 +301,14 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         const reason = `its log has events of a newer jobs version (v${loaded.newer}): upgrade jobs`
         return { ...loaded, state: { ...loaded.state, status: "unknown" as const, reason } }
       }
-      if (JobState.isTerminal(loaded.state.status)) return loaded
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
+      if (JobState.isTerminal(loaded.state.status)) {
+        // a job recorded as interrupted before its deadline: what its command left is held to that deadline
+        if (executor === undefined || !JobState.vanished(loaded.state) || loaded.state.spec?.timeoutSecs == null) {
+          return loaded
+        }
+        return (yield* enforceDeadline(loaded, executor)) === "stopped" ? yield* store.read(id) : loaded
+      }
       if (executor === undefined) return loaded
       if (executor.observe !== undefined) {
         // a job behind a scheduler: it says whether the job waits (and why), runs, or ended without a word
@@ -249,10 +323,20 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
         // a remote job: bring its events and output home first, then judge from what they say
         const remote = yield* executor.mirror(loaded.state, loaded.paths)
         const mirrored = yield* store.read(id)
-        if (JobState.isTerminal(mirrored.state.status) || remote === "alive") return mirrored
-        // a remote job not started yet (no Started mirrored) has nothing to judge by
-        if (mirrored.state.started === null && remote === "dead") return mirrored
-        if (remote === "unknown") return { ...mirrored, state: { ...mirrored.state, status: "unknown" as const } }
+        if (JobState.isTerminal(mirrored.state.status)) return mirrored
+        const unknown = { ...mirrored, state: { ...mirrored.state, status: "unknown" as const } }
+        if (mirrored.state.started === null && mirrored.state.queued === null) {
+          // nothing on the worker has taken it up: whether anything still may (its submitter or keeper, a push on
+          // its way, a supervisor just launched there), else it is judged below as never started
+          const may = yield* executor.liveness(mirrored.state)
+          if (may === "alive") return mirrored
+          if (may === "unknown") return unknown
+        } else {
+          if (remote === "alive") return mirrored
+          // a queued remote job has nothing to judge by yet
+          if (mirrored.state.started === null && remote === "dead") return mirrored
+          if (remote === "unknown") return unknown
+        }
       }
       const liveness = executor.mirror !== undefined ? ("dead" as const) : yield* executor.liveness(loaded.state)
       if (liveness === "alive") return loaded
@@ -263,8 +347,11 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
       const started = again.state.started ?? again.state.queued
       // judged as never started, but its supervisor has just written its first event: it runs
       if ((loaded.state.started ?? loaded.state.queued) === null && started !== null) return again
+      // its timeout is carried out now if it is overdue (the watcher that would have went with the supervisor)
+      const enforced = started === null ? "none" : yield* enforceDeadline(again, executor)
+      if (enforced === "busy") return again
       const submitter = again.state.submitter
-      const reason =
+      const cause =
         started === null
           ? // no supervisor ever took it up (the local executors only say so once nothing could still start it)
             submitter !== null && submitter.bootId !== Process.bootId()
@@ -275,6 +362,10 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
             : again.state.started === null
               ? `the waiter of the queued job (pid ${started.supervisorPid}) is gone`
               : `the supervisor (pid ${started.supervisorPid}) is gone without recording an exit`
+      const reason =
+        enforced === "stopped"
+          ? `${cause}; its timeout (${again.state.spec?.timeoutSecs}s) was carried out when the job was read`
+          : cause
       yield* store
         .append(id, { type: "Interrupted", v: 1, id: eventId(), job: id, at: now(), reason })
         .pipe(Effect.ignore)

@@ -104,6 +104,8 @@ const ssh = Effect.promise(() => import("../ssh_executor.ts"))
 const mirror = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPaths) =>
   Effect.gen(function* () {
     if (liveKeeper(paths.dir) !== undefined) return "alive" as const
+    // the submit is under way: its keeper is about to be spawned (a killed submitter is judged once it is gone)
+    if (!Fs.existsSync(keeperFile(paths.dir)) && !Proc.abandoned(state)) return "alive" as const
     if (state.instances.length > 0 && Workers.ofGpuJob(layout, state.id) !== undefined) {
       return yield* Effect.flatMap(ssh, (m) => m.mirror(state, layout, paths))
     }
@@ -117,8 +119,9 @@ const mirror = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPa
           id: Ids.make(),
           job: state.id,
           at: new Date().toISOString(),
-          reason:
-            state.instances.length > 0
+          reason: !Fs.existsSync(keeperFile(paths.dir))
+            ? `never started: no keeper took it up (submitted by pid ${state.submitter?.pid ?? "?"})`
+            : state.instances.length > 0
               ? "the keeper of the GPU job is gone and its instance cannot be reached"
               : "the keeper of the GPU job is gone before it had an instance"
         }
@@ -144,6 +147,10 @@ const follow = (layout: Home.Layout, state: JobState.JobState, paths: Home.JobPa
     }
   })
 
+/** Whether a job started on an instance that is still held and can be reached over ssh. */
+const instanceOf = (layout: Home.Layout, state: JobState.JobState): boolean =>
+  state.started !== null && state.instances.length > 0 && Workers.ofGpuJob(layout, state.id) !== undefined
+
 /** The gpu executor of a home. */
 export const make = (layout: Home.Layout): Executor.Executor => ({
   kind: "gpu",
@@ -151,10 +158,25 @@ export const make = (layout: Home.Layout): Executor.Executor => ({
   check,
   // the keeper downloads and releases the instance after the end, then exits: its exit is the job's settling
   settled: (_state, paths) => Effect.sync(() => liveKeeper(paths.dir) === undefined),
-  liveness: () => Effect.succeed("unknown" as const),
+  // asked of a job nothing on the instance has taken up: its keeper starts it; without one, what it launched may
+  liveness: (state) =>
+    Effect.suspend(() => {
+      const dir = Path.join(layout.jobs, state.id)
+      if (liveKeeper(dir) !== undefined) return Effect.succeed("alive" as const)
+      if (!Fs.existsSync(keeperFile(dir)) && !Proc.abandoned(state)) return Effect.succeed("alive" as const)
+      return state.instances.length > 0 && Workers.ofGpuJob(layout, state.id) !== undefined
+        ? Effect.flatMap(ssh, (m) => m.mayStart(state, layout))
+        : Effect.succeed("dead" as const)
+    }),
   requestStop: (state, signal, graceSecs) =>
     state.started === null ? Effect.void : Effect.flatMap(ssh, (m) => m.requestStop(state, signal, graceSecs, layout)),
-  stopOrphans: () => Effect.succeed(false),
+  // the instance runs the same supervisor over ssh: what is left of the command is found and stopped there
+  stopOrphans: (state, signal, graceSecs) =>
+    instanceOf(layout, state)
+      ? Effect.flatMap(ssh, (m) => m.stopOrphans(state, signal, graceSecs, layout))
+      : Effect.succeed(false),
+  orphans: (state) =>
+    instanceOf(layout, state) ? Effect.flatMap(ssh, (m) => m.orphans(state, layout)) : Effect.succeed("dead" as const),
   release: () => Effect.void,
   mirror: (state, paths) => mirror(layout, state, paths),
   follow: (state, paths) => follow(layout, state, paths),

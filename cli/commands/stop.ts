@@ -6,6 +6,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InvalidInput } from "../../core/errors.ts"
+import * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { durationFlag } from "../_shared.ts"
 import * as Confirm from "../confirm.ts"
@@ -18,7 +19,7 @@ export const command = Command.make(
   {
     ids: Args.text({ name: "ID" }).pipe(Args.withDescription("Jobs to stop"), Args.repeated),
     group: Options.text("group").pipe(
-      Options.withDescription("Every unfinished job of this queue group"),
+      Options.withDescription("Every unfinished job of this queue group (and what is left of its interrupted ones)"),
       Options.optional
     ),
     all: Options.boolean("all").pipe(
@@ -67,7 +68,10 @@ export const command = Command.make(
     for (const { job, alreadyEnded } of results) {
       yield* alreadyEnded
         ? Render.line(`${job.shortId} already ended (${Render.statusText(job)})`)
-        : Render.line(`${job.shortId} ${Render.statusText(job)}`)
+        : JobState.vanished(job)
+          ? // its supervisor was gone before, not its command: that is what was stopped
+            Render.line(`${job.shortId} ${Render.statusText(job)}: what was left of its command is stopped`)
+          : Render.line(`${job.shortId} ${Render.statusText(job)}`)
     }
     if (results.length === 0) yield* Render.note("no unfinished job to stop")
   })
@@ -75,7 +79,8 @@ export const command = Command.make(
   Command.withDescription(
     "Stop jobs: send the signal to each job's whole process group, KILL what is left after the grace, and wait " +
       "until they have ended (all are signalled first, then waited for together). Stopping an ended job changes " +
-      "nothing. --group G stops every unfinished job of a group, --all every unfinished job (asked on a terminal, " +
-      "else --yes)."
+      "nothing; of an interrupted job, what is left of its command is stopped. --group G stops every unfinished job " +
+      "of a group, --all every unfinished job (asked on a terminal, else --yes), each with the interrupted jobs " +
+      "whose command still runs."
   )
 )

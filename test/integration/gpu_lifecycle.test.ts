@@ -6,7 +6,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { BIN, jobs, json, type Result, tempDir } from "../support/cli.ts"
-import { scratch } from "../support/job_files.ts"
+import { processesOf, procStat, scratch } from "../support/job_files.ts"
 import * as Sshd from "../support/sshd.ts"
 
 const tmp = scratch()
@@ -208,6 +208,71 @@ describe.skipIf(!can && !inCi)("the end of a GPU job", () => {
     expect(as(home, ["stop", job.id]).code).toBe(0)
     expect(as(home, ["rm", "--keep-remote", job.id]).code).toBe(0)
   }, 300_000)
+})
+
+describe.skipIf(!can && !inCi)("a GPU job whose keeper and supervisor were killed with -9", () => {
+  it("a submit killed before its keeper was spawned is recorded once as never started: wait 125, rm works", async () => {
+    const home = tmp.home()
+    const submitter = ChildProcess.spawn(
+      process.execPath,
+      ["--", BIN, "run", "--gpu", "A100", "--provider", "runpod", "--", "true"],
+      {
+        cwd: tmp.dir(),
+        env: { ...process.env, ...env, JOBS_HOME: home, JOBS_TEST_PAUSE: "submitted:60000" } as NodeJS.ProcessEnv,
+        stdio: "ignore"
+      }
+    )
+    const id = await until(
+      () =>
+        Fs.existsSync(Path.join(home, "jobs"))
+          ? Fs.readdirSync(Path.join(home, "jobs")).find(
+              (d) => !d.startsWith(".") && events(home, d).some((e) => e.type === "Submitted")
+            )
+          : undefined,
+      30_000,
+      "the Submitted event"
+    )
+    submitter.kill("SIGKILL")
+    await new Promise((resolve) => submitter.once("exit", resolve))
+    const wait = as(home, ["wait", id, "--timeout", "60s"])
+    expect(wait.code, wait.stderr).toBe(125)
+    expect(status(home, id).status).toBe("interrupted")
+    expect(status(home, id).reason).toMatch(/^never started/)
+    expect(events(home, id).filter((e) => e.type === "Interrupted")).toHaveLength(1)
+    expect(as(home, ["rm", "--yes", id]).code).toBe(0)
+    expect(Fs.existsSync(Path.join(home, "jobs", id))).toBe(false)
+    expect(await alive()).toEqual([])
+  }, 120_000)
+
+  it("jobs stop stops what its command left running on the instance; a sweep then ends the instance", async () => {
+    const home = tmp.home()
+    // a supervisor on the instance runs in a tmux pane, whose end hangs up the terminal's foreground group
+    const job = run(home, ["--gpu", "A100", "--provider", "runpod", "--", "sh", "-c", "trap '' HUP; sleep 300 & wait"])
+    await running(home, job.id)
+    const started = events(home, job.id).find((e) => e.type === "Started")
+    const pgid = started.pgid as number
+    try {
+      await until(() => (processesOf(job.id).length >= 2 ? true : undefined), 30_000, "the command")
+      process.kill(keeperPid(home, job.id), "SIGKILL")
+      // the emulated instance's processes are this machine's
+      process.kill(started.supervisorPid, "SIGKILL")
+      await until(() => (procStat(started.supervisorPid) === undefined ? true : undefined), 15_000, "the supervisor")
+      expect(status(home, job.id).status).toBe("interrupted")
+      expect(processesOf(job.id).length).toBeGreaterThanOrEqual(2)
+      const stop = as(home, ["stop", job.id, "--grace", "1s"])
+      expect(stop.code, stop.stderr).toBe(0)
+      expect(stop.stdout).not.toMatch(/already ended/)
+      expect(processesOf(job.id)).toEqual([])
+      expect(as(home, ["gpu", "sweep", "--yes"]).code).toBe(0)
+      await until(async () => ((await alive()).length === 0 ? true : undefined), 30_000, "no instance alive")
+    } finally {
+      try {
+        process.kill(-pgid, "SIGKILL")
+      } catch {
+        // gone
+      }
+    }
+  }, 180_000)
 })
 
 describe.skipIf(!can && !inCi)("jobs gpu emulator", () => {

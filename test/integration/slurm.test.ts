@@ -5,7 +5,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { eventually, jobs, json, type Result } from "../support/cli.ts"
+import { BIN, eventually, jobs, json, type Result } from "../support/cli.ts"
 import { jobDirs, readEvents, scratch } from "../support/job_files.ts"
 import * as Slurm from "../support/slurm.ts"
 import * as Sshd from "../support/sshd.ts"
@@ -286,6 +286,51 @@ describe.skipIf(!can && !inCi)("jobs run --slurm", () => {
     // Slurm says COMPLETING until its own cleanup is done
     await eventually(() => (slurmState(job.slurmJobId!) === "TIMEOUT" ? true : undefined), 30_000, "TIMEOUT")
   }, 200_000)
+})
+
+describe.skipIf(!can && !inCi)("a --slurm submit killed with -9", () => {
+  /** `jobs run --slurm` paused at STEP (a test-only hook) and killed there; the job's id. */
+  const killedAt = async (home: string, step: string, argv: ReadonlyArray<string>) => {
+    const submitter = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--slurm", "--", ...argv], {
+      env: { ...process.env, JOBS_HOME: home, JOBS_TEST_PAUSE: `${step}:60000` },
+      stdio: "ignore"
+    })
+    const id = await eventually(
+      () =>
+        Fs.existsSync(Path.join(home, "jobs"))
+          ? jobDirs(home).find((d) => !d.startsWith(".") && readEvents(home, d).some((e) => e.type === "Submitted"))
+          : undefined,
+      30_000,
+      "the Submitted event"
+    )
+    // at "sbatched", Slurm has the job before the kill
+    if (step === "sbatched") await new Promise((r) => setTimeout(r, 2000))
+    submitter.kill("SIGKILL")
+    await new Promise((resolve) => submitter.once("exit", resolve))
+    return id
+  }
+
+  it("before sbatch: recorded once as never started; wait returns 125 and rm works", async () => {
+    const home = newHome()
+    const id = await killedAt(home, "submitted", ["true"])
+    const wait = jobs(["wait", id, "--timeout", "60s"], { home })
+    expect(wait.code, wait.stderr).toBe(125)
+    expect(status(home, id)).toMatchObject({ status: "interrupted", slurmJobId: null })
+    expect(status(home, id).reason).toMatch(/^never started/)
+    expect(readEvents(home, id).filter((e) => e.type === "Interrupted")).toHaveLength(1)
+    expect(jobs(["rm", id], { home }).code).toBe(0)
+  })
+
+  it("after sbatch, before its id was recorded: the job Slurm has of its name is adopted and runs to its end", async () => {
+    const home = newHome()
+    const id = await killedAt(home, "sbatched", ["sh", "-c", "sleep 4; exit 4"])
+    const wait = jobs(["wait", id, "--timeout", "90s"], { home })
+    expect(wait.code, wait.stderr).toBe(4)
+    const job = status(home, id)
+    expect(job).toMatchObject({ status: "failed", exitCode: 4 })
+    expect(job.slurmJobId).toMatch(/^\d+$/)
+    expect(readEvents(home, id).some((e) => e.type === "Interrupted")).toBe(false)
+  })
 })
 
 describe.skipIf((!can || !canSsh) && !inCi)("jobs run --on W --slurm", () => {

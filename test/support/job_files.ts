@@ -138,3 +138,19 @@ export const scratch = () => {
     }
   }
 }
+
+/** The pids of every live process whose environment names job `id` (JOBS_ID=<id>), wherever its group is. */
+export const processesOf = (id: string): Array<number> => {
+  const found: Array<number> = []
+  for (const name of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (!Fs.readFileSync(`/proc/${name}/environ`, "latin1").split("\0").includes(`JOBS_ID=${id}`)) continue
+    } catch {
+      continue
+    }
+    const s = procStat(Number(name))
+    if (s !== undefined && s.state !== "Z" && s.state !== "X") found.push(Number(name))
+  }
+  return found
+}
