@@ -399,7 +399,7 @@ const ownEvent = (line: string, job: string): string | undefined => {
 }
 
 /** A job's events and output as SSE messages; every id says where both stand. Ends after the job has ended. */
-const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: number) => {
+const jobStream = (jobs: Jobs, job: JobState.JobObject, eventsAt: number, outputAt: number) => {
   const at = { e: eventsAt, o: outputAt }
   let pending = ""
   const done = Effect.map(

@@ -30,7 +30,7 @@ export * as Supervisor from "./supervisor.ts"
  * })
  * Effect.runPromise(Effect.provide(program, layer("/tmp/my-jobs")))
  */
-export const layer = (home: string): Layer.Layer<Jobs.Jobs> => {
+export const layer = (home: string): Layer.Layer<Jobs.Jobs | Jobs.Internal> => {
   // a relative home is taken from the directory of now, once: supervisors run from `/` and a later chdir of the app
   // must not move the home
   const absolute = Path.resolve(home)

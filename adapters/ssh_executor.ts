@@ -16,6 +16,7 @@ import { makeDirs } from "../core/job_store.ts"
 import * as Shell from "../core/shell.ts"
 import * as Workers from "../core/workers.ts"
 import { type Event, EventLog, RegularFile, WorkerEvents } from "../events/mod.ts"
+import * as Helper from "./helper.ts"
 import * as RemoteEvents from "./remote_events.ts"
 import * as Ssh from "./ssh.ts"
 import * as Mux from "./ssh_mux.ts"
@@ -140,9 +141,8 @@ const formatBytes = (n: number): string =>
       ? `${(n / (1 << 20)).toFixed(1)} MiB`
       : `${Math.round(n / 1024)} KiB`
 
-/** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
-export const selfCommand = (): string =>
-  `${q(process.execPath)} -- ${q(process.env.JOBS_BIN ?? process.argv[1] ?? "jobs")} __ssh`
+/** The local bin (this package's, see helper.ts), as rsync's remote shell (`jobs __ssh WORKER`). */
+export const selfCommand = (): string => `${q(process.execPath)} -- ${q(Helper.bin())} __ssh`
 
 /** What a caller may do on the worker between the push and the launch of the job (a GPU job's bootstrap). */
 export interface StartHooks {

@@ -143,10 +143,10 @@ export const lastLines = (bytes: Buffer, lines: number): Buffer => {
  * A capped job's readable output as a stream from `cursor`, polled until `done` (then drained once more).
  * Uncapped output is followed by Follow.bytes, which watches the one file.
  */
-export const follow = (
+export const follow = <E>(
   paths: { readonly dir: string; readonly logPath: string },
-  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, unknown> }
-): Stream.Stream<Uint8Array, unknown> =>
+  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, E> }
+): Stream.Stream<Uint8Array, E> =>
   Stream.paginateChunkEffect({ cursor: options.cursor, ended: false }, (state) =>
     Effect.gen(function* () {
       if (state.ended) return [Chunk.empty<Uint8Array>(), Option.none()] as const
