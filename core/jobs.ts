@@ -675,12 +675,20 @@ export const make: Effect.Effect<Internal, never, JobStore | Executors> = Effect
    * For a remote job that is followed: streams its remote events and output into the local files for the life of
    * the scope (one connection, resumed after a drop), and says whether the local files show the job ended — no
    * connection per check. Undefined for a local job.
+   *
+   * The executor's follower returns when the job has ended or when nobody can follow it any more (a GPU job's keeper
+   * died before it had an instance): from then on the job is judged as every reader judges it (`refresh`, which
+   * records Interrupted), so that a follower always ends.
    */
   const remoteFollower = (loaded: Loaded) =>
     Effect.gen(function* () {
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor?.follow === undefined || JobState.isTerminal(loaded.state.status)) return undefined
-      yield* Effect.forkScoped(executor.follow(loaded.state, loaded.paths))
+      const judge = Effect.repeat(refresh(loaded.state.id), {
+        schedule: Schedule.spaced("2 seconds"),
+        until: (l) => JobState.isTerminal(l.state.status)
+      })
+      yield* Effect.forkScoped(Effect.zipRight(Effect.ignore(executor.follow(loaded.state, loaded.paths)), judge))
       return Effect.map(store.read(loaded.state.id), (l) => JobState.isTerminal(l.state.status))
     })
 
