@@ -21,11 +21,10 @@ export * as Supervisor from "./supervisor.ts"
  *
  * @example
  * import { Effect } from "effect"
- * import { Jobs } from "jobs/core"
- * import { layer } from "jobs/adapters"
+ * import { Jobs, layer } from "jobs"
  * const program = Effect.gen(function* () {
- *   const jobs = yield* Jobs.Jobs
- *   const { job } = yield* jobs.submit({ command: ["sleep", "1"], cwd: process.cwd(), env: {} })
+ *   const jobs = yield* Jobs
+ *   const { job } = yield* jobs.submit({ command: ["sleep", "1"], cwd: process.cwd() })
  *   return yield* jobs.wait(job.id)
  * })
  * Effect.runPromise(Effect.provide(program, layer("/tmp/my-jobs")))

@@ -76,22 +76,54 @@ export interface Handle {
   readonly jobId: string
   /** The tmux session on the node (`jobs attach`, or tmux -S ~/.jobs/tmux.sock attach -t it there). */
   readonly sessionName: string
-  /** The output, line by line, until the job has ended. */
+  /**
+   * The output, line by line, until the job has ended (a job nobody can follow any more ends as interrupted).
+   *
+   * @example
+   * yield* Stream.runForEach(handle.logs, Console.log)
+   */
   readonly logs: Stream.Stream<string, JobReferenceError | RegularFile.Unreadable>
-  /** Waits for the end; the exit code `jobs wait` gives (128+N for signal N, 125 when there is none). */
+  /**
+   * Waits for the end; the exit code `jobs wait` gives (128+N for signal N, 125 when there is none, 124 when
+   * `timeoutSecs` passed first).
+   *
+   * @example
+   * const code = yield* handle.wait(3600)
+   */
   readonly wait: (timeoutSecs?: number) => Effect.Effect<number, JobReferenceError>
-  /** Copies a path of the work dir (`./results` and `results` alike) to a local path. */
+  /**
+   * Copies a path of the work dir (`./results` and `results` alike) to a local path (relative to the workspace; a
+   * trailing `/` or an existing folder means "into it"). Links that lead out of the copy are not recreated.
+   *
+   * @example
+   * yield* handle.download("results", "./local_results/")
+   */
   readonly download: (remote: string, local: string) => Effect.Effect<void, RemoteJobFailed>
-  /** Stops the job if it runs and terminates its instance now (keepAlive or not). */
+  /**
+   * Stops the job if it runs and terminates its instance now (keepAlive or not).
+   *
+   * @example
+   * yield* handle.terminate
+   */
   readonly terminate: Effect.Effect<void, JobReferenceError | InvalidInput | StorageError | Provider.ProviderError>
 }
 
 /** A checked RemoteJob. */
 export interface RemoteJob {
   readonly config: Config
-  /** Starts it and returns at once: the job lives on without this process. */
+  /**
+   * Starts it and returns at once: the job lives on without this process (`Jobs.wait(jobId)` finds it again).
+   *
+   * @example
+   * const { jobId } = yield* remote.start
+   */
   readonly start: Effect.Effect<{ readonly jobId: string; readonly sessionName: string }, SubmitError, Jobs>
-  /** Starts it in a scope: leaving the scope stops what still runs and releases the instance (unless keepAlive). */
+  /**
+   * Starts it in a scope: leaving the scope stops what still runs and releases the instance (unless keepAlive).
+   *
+   * @example
+   * const code = yield* Effect.scoped(Effect.flatMap(remote.run, (handle) => handle.wait()))
+   */
   readonly run: Effect.Effect<Handle, SubmitError, Jobs | Scope.Scope>
 }
 
