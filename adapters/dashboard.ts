@@ -393,7 +393,7 @@ const ownEvent = (line: string, job: string): string | undefined => {
 }
 
 /** A job's events and output as SSE messages; every id says where both stand. Ends after the job has ended. */
-const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number, outputAt: OutputLog.Cursor) => {
+const jobStream = (jobs: Jobs, job: JobState.JobObject, eventsAt: number, outputAt: OutputLog.Cursor) => {
   const at = { e: eventsAt, o: OutputLog.formatCursor(outputAt) }
   let pending = ""
   const done = Effect.map(
@@ -446,7 +446,7 @@ const jobStream = (jobs: Jobs["Type"], job: JobState.JobObject, eventsAt: number
  * schema (the feed passes only decoded events of the job whose log they are in), with its cursor as the SSE id so
  * that a reconnecting EventSource goes on where it stood (Last-Event-ID; a value that is not a cursor starts at now).
  */
-const allEvents = (jobs: Jobs["Type"], lastEventId: string | undefined) => {
+const allEvents = (jobs: Jobs, lastEventId: string | undefined) => {
   const cursor = lastEventId === undefined ? undefined : Feed.decodeCursor(lastEventId)
   return Stream.merge(
     jobs

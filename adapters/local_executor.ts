@@ -200,7 +200,7 @@ export const checkCommand = (
     ? Effect.void
     : Effect.fail(
         new InvalidInput({
-          message: `Cannot run job: command "${program}" not found in PATH (a shell line runs as: jobs run -- sh -c '...')`
+          message: `Cannot run job: command "${program}" not found in PATH (a shell line runs as: sh -c '...')`
         })
       )
 }

@@ -21,16 +21,15 @@ export * as Supervisor from "./supervisor.ts"
  *
  * @example
  * import { Effect } from "effect"
- * import { Jobs } from "jobs/core"
- * import { layer } from "jobs/adapters"
+ * import { Jobs, layer } from "jobs"
  * const program = Effect.gen(function* () {
- *   const jobs = yield* Jobs.Jobs
- *   const { job } = yield* jobs.submit({ command: ["sleep", "1"], cwd: process.cwd(), env: {} })
+ *   const jobs = yield* Jobs
+ *   const { job } = yield* jobs.submit({ command: ["sleep", "1"], cwd: process.cwd() })
  *   return yield* jobs.wait(job.id)
  * })
  * Effect.runPromise(Effect.provide(program, layer("/tmp/my-jobs")))
  */
-export const layer = (home: string): Layer.Layer<Jobs.Jobs> => {
+export const layer = (home: string): Layer.Layer<Jobs.Jobs | Jobs.Internal> => {
   // a relative home is taken from the directory of now, once: supervisors run from `/` and a later chdir of the app
   // must not move the home
   const absolute = Path.resolve(home)

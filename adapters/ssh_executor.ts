@@ -17,6 +17,7 @@ import * as Process from "../core/process.ts"
 import * as Shell from "../core/shell.ts"
 import * as Workers from "../core/workers.ts"
 import { type Event, EventLog, RegularFile, WorkerEvents } from "../events/mod.ts"
+import * as Helper from "./helper.ts"
 import * as Proc from "./proc.ts"
 import * as RemoteEvents from "./remote_events.ts"
 import * as RemotePieces from "./remote_pieces.ts"
@@ -151,9 +152,8 @@ const formatBytes = (n: number): string =>
       ? `${(n / (1 << 20)).toFixed(1)} MiB`
       : `${Math.round(n / 1024)} KiB`
 
-/** Where the local bin is, for rsync's remote shell (`jobs __ssh WORKER`). */
-export const selfCommand = (): string =>
-  `${q(process.execPath)} -- ${q(process.env.JOBS_BIN ?? process.argv[1] ?? "jobs")} __ssh`
+/** The local bin (this package's, see helper.ts), as rsync's remote shell (`jobs __ssh WORKER`). */
+export const selfCommand = (): string => `${q(process.execPath)} -- ${q(Helper.bin())} __ssh`
 
 /** What a caller may do on the worker between the push and the launch of the job (a GPU job's bootstrap). */
 export interface StartHooks {

@@ -18,6 +18,7 @@ import type { ClientChannel, PseudoTtyOptions } from "ssh2"
 import type * as Home from "../core/home.ts"
 import { makeDirs } from "../core/job_store.ts"
 import * as Workers from "../core/workers.ts"
+import * as Helper from "./helper.ts"
 import * as Ssh from "./ssh.ts"
 
 /** How long the holder stays without a command (seconds; JOBS_SSH_PERSIST overrides, 0 turns sharing off). */
@@ -168,7 +169,7 @@ const answers = (path: string): Promise<boolean> =>
 /** Starts a holder for the worker in the background (it connects on its own; this does not wait for it). */
 const spawnHolder = (worker: Workers.Worker, home: string) => {
   try {
-    const child = ChildProcess.spawn(process.execPath, ["--", process.argv[1] ?? "jobs", "__mux", worker.name], {
+    const child = ChildProcess.spawn(process.execPath, ["--", Helper.bin(), "__mux", worker.name], {
       detached: true,
       stdio: "ignore",
       env: { ...process.env, JOBS_HOME: home }
@@ -192,8 +193,7 @@ export const open = async (
   const path = socketPath(layout, worker)
   // a unix socket's path is limited to about 108 bytes: a home that deep does without sharing
   // (and only the `jobs` program starts holders: an app embedding the library connects on its own)
-  const sharing =
-    persistSecs() > 0 && Buffer.byteLength(path) < 100 && Path.basename(process.argv[1] ?? "") === "jobs.cjs"
+  const sharing = Helper.isProgram && persistSecs() > 0 && Buffer.byteLength(path) < 100
   if (sharing && Fs.existsSync(path) && (await answers(path))) return viaSocket(path)
   const client = await Ssh.connect(worker.connection, { ...options, ...Workers.hostKeyOptions(worker) })
   if (sharing) spawnHolder(worker, layout.home)

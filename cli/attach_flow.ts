@@ -5,11 +5,11 @@ import * as Tmux from "../adapters/tmux.ts"
 import { InvalidInput, JobStateConflict } from "../core/errors.ts"
 import * as Home from "../core/home.ts"
 import type * as JobState from "../core/job_state.ts"
-import type { Jobs } from "../core/jobs.ts"
+import type { Internal } from "../core/jobs.ts"
 import * as Render from "./render.ts"
 
 /** Attaches to the job's session (blocking until detach or the end), then prints where the job stands. */
-export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], home: string, job: JobState.JobObject) {
+export const attach = Effect.fn("jobs.attach")(function* (jobs: Internal, home: string, job: JobState.JobObject) {
   // tmux would say "not a terminal" and exit 0, and an SSH session would wait for ever for keys; what cannot be
   // attached from any terminal (not a tmux job, a session gone) is said first
   const needTerminal = () =>
@@ -50,7 +50,7 @@ export const attach = Effect.fn("jobs.attach")(function* (jobs: Jobs["Type"], ho
 /** Whether this process has a terminal to attach: its stdin is one. */
 export const isTerminal = (): boolean => process.stdin.isTTY === true
 
-const summary = Effect.fn("jobs.attach.summary")(function* (jobs: Jobs["Type"], id: string) {
+const summary = Effect.fn("jobs.attach.summary")(function* (jobs: Internal, id: string) {
   const after = yield* jobs.get(id)
   yield* after.status === "running"
     ? Render.note(`${after.shortId} running (detached; jobs attach ${after.shortId} to return)`)

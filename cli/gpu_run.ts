@@ -41,7 +41,7 @@ export interface Flags {
 const none = Option.none<string>()
 
 /** Waits until a GPU job's command has started on its instance (or the job ended first), saying so on stderr. */
-export const untilStarted = Effect.fn("jobs.run.gpu.untilStarted")(function* (jobs: Jobs["Type"], id: string) {
+export const untilStarted = Effect.fn("jobs.run.gpu.untilStarted")(function* (jobs: Jobs, id: string) {
   yield* Render.note("jobs: waiting for the instance to run the job...")
   for (;;) {
     const job = yield* jobs.get(id)

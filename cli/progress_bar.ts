@@ -15,7 +15,7 @@ const noBar: Bar = { clear: Effect.void, redraw: Effect.void }
 
 /** Runs `use` with a bar that follows job `id`, refreshed twice a second; the line is cleared at the end. */
 export const showing = <A, E, R>(
-  jobs: Jobs["Type"],
+  jobs: Jobs,
   id: string,
   use: (bar: Bar) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {

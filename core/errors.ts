@@ -51,7 +51,7 @@ export class DamagedJob extends Data.TaggedError("DamagedJob")<{
   readonly reason: string
 }> {
   override get message() {
-    return `Cannot read job "${this.id}": ${this.reason} (jobs rm --force ${this.id} removes its folder)`
+    return `Cannot read job "${this.id}": ${this.reason} (removing it with force deletes its folder)`
   }
 }
 

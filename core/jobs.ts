@@ -8,9 +8,18 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { EventLog, Follow, RegularFile } from "../events/mod.ts"
+import { type Event, EventLog, Follow, RegularFile } from "../events/mod.ts"
 import * as Config from "./config.ts"
-import { AmbiguousReference, InvalidInput, JobNotFound, JobStateConflict } from "./errors.ts"
+import {
+  AmbiguousReference,
+  type DamagedJob,
+  InvalidInput,
+  JobNotFound,
+  JobStateConflict,
+  type StartFailed,
+  type StorageError,
+  type Unavailable
+} from "./errors.ts"
 import { Executors } from "./executor.ts"
 import * as Feed from "./feed.ts"
 import * as Ids from "./ids.ts"
@@ -22,26 +31,266 @@ import * as Reference from "./reference.ts"
 import * as Submit from "./submit.ts"
 import { DEFAULT_GRACE_SECS, eventId, now } from "./submit.ts"
 
-/** What a caller asks to run, and what submitting gives. */
+/** What a caller asks to run (the CLI's form: the whole environment), and what submitting gives. */
 export type { Submission, SubmitInput } from "./submit.ts"
 export { DEFAULT_GRACE_SECS } from "./submit.ts"
 
 /** What removing a remote job does with its files on the worker. */
 export type RemoteFiles = "delete" | "keep"
 
+/** Which jobs `list` gives. */
 export interface ListOptions {
   /** Only jobs of this project; undefined for every project. */
   readonly project?: string | undefined
+  /** Only jobs with one of these statuses. */
   readonly statuses?: ReadonlyArray<JobState.Status> | undefined
   /** Newest first, at most this many (0 or undefined: all). */
   readonly limit?: number | undefined
 }
 
-/** Builds the service over a store and the executors. */
+/** The variables a local job gets from the process that submits it, unless `clearEnv` (DESIGN §4a). */
+export const BASE_ENV: ReadonlyArray<string> = ["PATH", "HOME", "USER", "LANG", "TZ", "TMPDIR"]
+
+/** What an app asks to run: a SubmitInput whose environment is added to a base (see `env` and `clearEnv`). */
+export interface SubmitOptions extends Omit<Submit.SubmitInput, "env" | "onProgress"> {
+  /**
+   * Variables for the job (`process.env` is accepted; undefined values are left out). A local job gets them on top
+   * of PATH, HOME, USER, LANG, TZ and TMPDIR of this process; a remote one gets them on top of what a login shell
+   * there gets.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** The job gets exactly `env`, without the base from this process. */
+  readonly clearEnv?: boolean | undefined
+}
+
+/** How `stop` ends a job. */
+export interface StopOptions {
+  /** The signal sent to the job's process group first, by name (TERM, "SIGINT", ...; default TERM). */
+  readonly signal?: string | undefined
+  /** Seconds between that signal and KILL (default: the job's own, else 10). */
+  readonly graceSecs?: number | undefined
+}
+
+/** What `stop` did to a job. */
+export interface StopResult {
+  /** The job now (ended unless its supervisor could not be reached in time). */
+  readonly job: JobState.JobObject
+  /** The job had ended before: nothing was sent. */
+  readonly alreadyEnded: boolean
+}
+
+/** How many jobs a home has, by status. */
+export interface Summary {
+  readonly home: string
+  readonly total: number
+  readonly counts: Readonly<Record<JobState.Status, number>>
+}
+
+/** What `clean` removes. */
+export interface CleanOptions extends ListOptions {
+  /** Only jobs that ended at least this long ago (default: `keep:` in config.yaml, else 0). */
+  readonly olderThanSecs?: number | undefined
+  /** Only jobs of this queue group. */
+  readonly group?: string | undefined
+  /** A remote job's work dir on its worker: "delete" (default), "keep", or "skip" the job altogether. */
+  readonly remote?: RemoteFiles | "skip" | undefined
+  /** Hears of each remote job left alone by `remote: "skip"`. */
+  readonly onSkipped?: ((job: JobState.JobObject) => void) | undefined
+  /** A remote job whose worker could not be reached: it stays whole, here and there; `why` says so. */
+  readonly onUnreachable?: ((job: JobState.JobObject, why: string) => void) | undefined
+}
+
+/** The errors of a method that names a job (a home that cannot be read included). */
+export type JobReferenceError = JobNotFound | AmbiguousReference | DamagedJob | StorageError
+
+/** The errors of submitting. */
+export type SubmitError = InvalidInput | StorageError | StartFailed | Unavailable
+
+/**
+ * The Jobs service: every job of one home, local or remote, as the CLI, the dashboard and scripts see them. A job is
+ * named by a reference: its id, short id, name, or a unique prefix of at least 4 characters.
+ */
+export interface Jobs {
+  /**
+   * Submits a job and returns once it has been started (its supervisor runs; the command may not have yet). With a
+   * `key` that was used before, gives the job of that key back (`existing: true`) instead of a new one.
+   *
+   * @example
+   * const { job } = yield* jobs.submit({ command: ["make", "test"], cwd: process.cwd(), env: { CI: "1" } })
+   */
+  readonly submit: (options: SubmitOptions) => Effect.Effect<Submit.Submission, SubmitError>
+  /**
+   * Submits many jobs at once: all are checked before anything is written, and started together.
+   *
+   * @example
+   * const submitted = yield* jobs.submitMany(files.map((f) => ({ command: ["gzip", f], cwd: dir })))
+   */
+  readonly submitMany: (
+    options: ReadonlyArray<SubmitOptions>
+  ) => Effect.Effect<ReadonlyArray<Submit.Submission>, SubmitError>
+  /**
+   * A job as it is now (a supervisor found gone is recorded as interrupted first).
+   *
+   * @example
+   * const job = yield* jobs.get("build") // { id, shortId, name: "build", status: "running", ... }
+   */
+  readonly get: (reference: string) => Effect.Effect<JobState.JobObject, JobReferenceError>
+  /**
+   * The jobs of the home, newest first; `more` says that `limit` left some out.
+   *
+   * @example
+   * const { jobs: running } = yield* jobs.list({ statuses: ["running"], limit: 20 })
+   */
+  readonly list: (
+    options?: ListOptions
+  ) => Effect.Effect<{ readonly jobs: ReadonlyArray<JobState.JobObject>; readonly more: boolean }, StorageError>
+  /**
+   * How many jobs the home has, by status.
+   *
+   * @example
+   * const { counts } = yield* jobs.summary // counts.running, counts.failed, ...
+   */
+  readonly summary: Effect.Effect<Summary, StorageError>
+  /**
+   * Stops a job: its whole process group gets `signal`, then KILL after the grace period; returns once it has ended.
+   * Stopping an ended job changes nothing (`alreadyEnded`).
+   *
+   * @example
+   * const { job } = yield* jobs.stop(id, { signal: "INT", graceSecs: 5 }) // job.status === "stopped"
+   */
+  readonly stop: (
+    reference: string,
+    options?: StopOptions
+  ) => Effect.Effect<StopResult, JobReferenceError | InvalidInput | StorageError>
+  /**
+   * Stops many jobs side by side (every one is signalled before any is waited for); results in their order.
+   *
+   * @example
+   * const results = yield* jobs.stopMany([a, b, c])
+   */
+  readonly stopMany: (
+    references: ReadonlyArray<string>,
+    options?: StopOptions
+  ) => Effect.Effect<ReadonlyArray<StopResult>, JobReferenceError | InvalidInput | StorageError>
+  /**
+   * Waits until the job has ended (a GPU job: and its downloads and release are done); None when `timeoutSecs`
+   * passed first. `JobState.waitExitCode(job)` gives the exit code `jobs wait` would.
+   *
+   * @example
+   * const ended = yield* jobs.wait(job.id, { timeoutSecs: 600 }) // Option<JobObject>
+   */
+  readonly wait: (
+    reference: string,
+    options?: { readonly timeoutSecs?: number | undefined }
+  ) => Effect.Effect<Option.Option<JobState.JobObject>, JobReferenceError>
+  /**
+   * Runs a job again (its command, cwd, environment and executor) as a new job linked by `retryOf`.
+   *
+   * @example
+   * const { job: again } = yield* jobs.retry(job.id)
+   */
+  readonly retry: (
+    reference: string
+  ) => Effect.Effect<Submit.Submission, JobReferenceError | SubmitError | JobStateConflict>
+  /**
+   * Deletes a job's folder; a job that still runs is refused unless `force` (which kills it). A remote job's work
+   * dir on its worker goes too, unless `remote: "keep"`.
+   *
+   * @example
+   * yield* jobs.remove(job.id, { force: true })
+   */
+  readonly remove: (
+    reference: string,
+    options?: { readonly force?: boolean | undefined; readonly remote?: RemoteFiles | undefined }
+  ) => Effect.Effect<JobState.JobObject, JobReferenceError | JobStateConflict | InvalidInput | StorageError>
+  /**
+   * Removes ended jobs, and gives the ones removed.
+   *
+   * @example
+   * const removed = yield* jobs.clean({ olderThanSecs: 7 * 86400, statuses: ["completed"] })
+   */
+  readonly clean: (
+    options?: CleanOptions
+  ) => Effect.Effect<ReadonlyArray<JobState.JobObject>, InvalidInput | StorageError>
+  /**
+   * A job's events from the first; with `follow`, goes on until the job has ended (a supervisor or keeper found
+   * gone ends it with Interrupted).
+   *
+   * @example
+   * yield* Stream.runForEach(jobs.events(id, { follow: true }), (e) => Console.log(e.type))
+   */
+  readonly events: (
+    reference: string,
+    options?: { readonly follow?: boolean | undefined }
+  ) => Stream.Stream<Event.Event, JobReferenceError | RegularFile.Unreadable>
+  /**
+   * A job's output (stdout and stderr as written) from the start, or its last `tailLines` lines; with `follow`,
+   * until the job has ended.
+   *
+   * @example
+   * yield* jobs.output(id, { follow: true }).pipe(Stream.decodeText(), Stream.splitLines, Stream.runForEach(Console.log))
+   */
+  readonly output: (
+    reference: string,
+    options?: { readonly follow?: boolean | undefined; readonly tailLines?: number | undefined }
+  ) => Stream.Stream<Uint8Array, JobReferenceError | RegularFile.Unreadable>
+  /**
+   * Every job's events as one stream, the all-jobs feed: new jobs as they appear, from now (`follow`) or from a
+   * cursor or a time (`since`), each item with a cursor to resume from; live jobs are judged while it follows (a
+   * supervisor killed shows up as Interrupted). See `Feed.stream`.
+   *
+   * @example
+   * yield* Stream.runForEach(jobs.feed({ follow: true }), (item) => Console.log(item.cursor, item.event.type))
+   */
+  readonly feed: (options?: Feed.Options) => Stream.Stream<Feed.Item>
+}
+
+/**
+ * What the CLI, the dashboard and the GPU commands need beyond the public service: reading a job without judging
+ * it, resolving references, and submitting with the whole environment given.
+ */
+export interface Internal extends Jobs {
+  /** Submits with `env` as the job's whole environment (what the CLI passes). */
+  readonly submitInput: (input: Submit.SubmitInput) => Effect.Effect<Submit.Submission, SubmitError>
+  readonly submitManyInput: (
+    inputs: ReadonlyArray<Submit.SubmitInput>
+  ) => Effect.Effect<ReadonlyArray<Submit.Submission>, SubmitError>
+  /** The id a reference names. */
+  readonly resolve: (reference: string) => Effect.Effect<string, JobNotFound | AmbiguousReference | StorageError>
+  /** A job read fresh from its log and settled (a vanished supervisor recorded), damaged or not. */
+  readonly refresh: (id: string) => Effect.Effect<Loaded>
+  /** Whether jobs of this executor leave files on a remote side (a worker's work dir). */
+  readonly isRemote: (executorKind: string) => boolean
+  /** The jobs that have not ended (pending, running, unknown), optionally only those of a queue group. */
+  readonly unfinished: (options?: {
+    readonly group?: string | undefined
+  }) => Effect.Effect<ReadonlyArray<string>, StorageError>
+}
+
+/** A local job's environment as an app asks for it: the base from this process (unless cleared), then `env`. */
+export const environment = (options: SubmitOptions): Record<string, string> => {
+  const env: Record<string, string> = {}
+  const local = options.executor === undefined || options.executor === "local" || options.executor === "tmux"
+  if (options.clearEnv !== true && local) {
+    for (const name of BASE_ENV) {
+      const value = process.env[name]
+      if (value !== undefined) env[name] = value
+    }
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[name] = value
+  return env
+}
+
+const inputOf = (options: SubmitOptions): Submit.SubmitInput => {
+  const { clearEnv: _, ...rest } = options
+  return { ...rest, env: environment(options) }
+}
+
 /** How many jobs `list` reads at once (at most this many connections to workers at a time). */
 const READ_AHEAD = 8
 
-export const make = Effect.gen(function* () {
+/** Builds the service over a store and the executors. */
+export const make: Effect.Effect<Internal, never, JobStore | Executors> = Effect.gen(function* () {
   const store = yield* JobStore
   const executors = yield* Executors
 
@@ -194,10 +443,7 @@ export const make = Effect.gen(function* () {
    * necessarily its command: what is left of it is stopped. Stopping an ended job changes nothing. Every reference
    * is resolved before anything is stopped; the results are in their order.
    */
-  const stopMany = (
-    references: ReadonlyArray<string>,
-    options: { readonly signal?: string; readonly graceSecs?: number } = {}
-  ) =>
+  const stopMany = (references: ReadonlyArray<string>, options: StopOptions = {}) =>
     Effect.gen(function* () {
       const signal = JobState.signalName(options.signal ?? "TERM")
       if (signal === undefined) {
@@ -250,7 +496,7 @@ export const make = Effect.gen(function* () {
     })
 
   /** Stops one job (see `stopMany`). */
-  const stop = (reference: string, options: { readonly signal?: string; readonly graceSecs?: number } = {}) =>
+  const stop = (reference: string, options: StopOptions = {}) =>
     Effect.map(stopMany([reference], options), (results) => results[0]!)
 
   /**
@@ -362,7 +608,7 @@ export const make = Effect.gen(function* () {
   /** Whether a job left files on a remote side (a worker's work dir) that removing it would delete. */
   const isRemote = (executorKind: string) => executors.get(executorKind)?.removeRemote !== undefined
 
-  const removeLoaded = (loaded: Loaded, remote: RemoteFiles = "delete") =>
+  const removeLoaded = (loaded: Loaded, remote: RemoteFiles | undefined = "delete") =>
     Effect.gen(function* () {
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       // the remote side first: a worker that cannot be reached leaves the job whole, not forgotten half-way
@@ -371,7 +617,7 @@ export const make = Effect.gen(function* () {
           executor.removeRemote(loaded.state),
           (why) =>
             new JobStateConflict({
-              message: `Cannot remove job "${Ids.label(loaded.state.id, loaded.state.spec?.name)}" from ${why} (--keep-remote removes it here only)`
+              message: `Cannot remove job "${Ids.label(loaded.state.id, loaded.state.spec?.name)}" from ${why} (keeping the remote files removes it here only)`
             })
         )
         // a job that failed to start left nothing there, or its worker is the very one that could not be reached
@@ -387,7 +633,10 @@ export const make = Effect.gen(function* () {
    * Deletes a job's folder (and frees its key). A job that still runs is refused unless `force`, which kills it.
    * A remote job's folder and work dir on its worker are deleted too, unless `remote` is "keep".
    */
-  const remove = (reference: string, options: { readonly force?: boolean; readonly remote?: RemoteFiles } = {}) =>
+  const remove = (
+    reference: string,
+    options: { readonly force?: boolean | undefined; readonly remote?: RemoteFiles | undefined } = {}
+  ) =>
     Effect.gen(function* () {
       const id = yield* resolve(reference)
       let loaded = yield* refresh(id)
@@ -395,7 +644,7 @@ export const make = Effect.gen(function* () {
         // nothing in it can be trusted to say what runs: the folder goes, and nothing else is touched
         if (options.force !== true) {
           return yield* new JobStateConflict({
-            message: `Cannot remove job "${id}": ${loaded.damaged} (--force removes its folder)`
+            message: `Cannot remove job "${id}": ${loaded.damaged} (removing it with force deletes its folder)`
           })
         }
         yield* store.remove(id)
@@ -404,7 +653,7 @@ export const make = Effect.gen(function* () {
       if (!JobState.isTerminal(loaded.state.status)) {
         if (options.force !== true) {
           return yield* new JobStateConflict({
-            message: `Cannot remove job "${Ids.label(id, loaded.state.spec?.name)}": it is ${loaded.state.status} (stop it first, or use --force)`
+            message: `Cannot remove job "${Ids.label(id, loaded.state.spec?.name)}": it is ${loaded.state.status} (stop it first, or remove it with force)`
           })
         }
         yield* stop(id, { signal: "SIGKILL", graceSecs: 0 })
@@ -419,16 +668,7 @@ export const make = Effect.gen(function* () {
    * Remote jobs: `remote` "delete" (the default) deletes their work dirs on the workers too, "keep" leaves those,
    * "skip" leaves such jobs alone altogether (`onSkipped` hears of each).
    */
-  const clean = (
-    options: ListOptions & {
-      readonly olderThanSecs?: number | undefined
-      readonly group?: string | undefined
-      readonly remote?: RemoteFiles | "skip"
-      readonly onSkipped?: (job: JobState.JobObject) => void
-      /** A remote job whose worker could not be reached: it stays whole, here and there; `why` says so. */
-      readonly onUnreachable?: (job: JobState.JobObject, why: string) => void
-    } = {}
-  ) =>
+  const clean = (options: CleanOptions = {}) =>
     Effect.gen(function* () {
       // without --older-than, the home's `keep:` setting (config.yaml) holds recent jobs back
       const keepSecs = options.olderThanSecs ?? (yield* Config.load(store.layout)).keepSecs ?? 0
@@ -475,17 +715,25 @@ export const make = Effect.gen(function* () {
    * For a remote job that is followed: streams its remote events and output into the local files for the life of
    * the scope (one connection, resumed after a drop), and says whether the local files show the job ended — no
    * connection per check. Undefined for a local job.
+   *
+   * The executor's follower returns when the job has ended or when nobody can follow it any more (a GPU job's keeper
+   * died before it had an instance): from then on the job is judged as every reader judges it (`refresh`, which
+   * records Interrupted), so that a follower always ends.
    */
   const remoteFollower = (loaded: Loaded) =>
     Effect.gen(function* () {
       const executor = executors.get(loaded.state.spec?.executor ?? "local")
       if (executor?.follow === undefined || JobState.isTerminal(loaded.state.status)) return undefined
-      yield* Effect.forkScoped(executor.follow(loaded.state, loaded.paths))
+      const judge = Effect.repeat(refresh(loaded.state.id), {
+        schedule: Schedule.spaced("2 seconds"),
+        until: (l) => JobState.isTerminal(l.state.status)
+      })
+      yield* Effect.forkScoped(Effect.zipRight(Effect.ignore(executor.follow(loaded.state, loaded.paths)), judge))
       return Effect.map(store.read(loaded.state.id), (l) => JobState.isTerminal(l.state.status))
     })
 
   /** A job's events; with `follow`, goes on until the job has ended. */
-  const events = (reference: string, options: { readonly follow?: boolean } = {}) =>
+  const events = (reference: string, options: { readonly follow?: boolean | undefined } = {}) =>
     Stream.unwrapScoped(
       Effect.gen(function* () {
         const id = yield* resolve(reference)
@@ -501,7 +749,10 @@ export const make = Effect.gen(function* () {
     )
 
   /** A job's output from the start (or the last `tailLines` lines); with `follow`, until the job has ended. */
-  const output = (reference: string, options: { readonly follow?: boolean; readonly tailLines?: number } = {}) =>
+  const output = (
+    reference: string,
+    options: { readonly follow?: boolean | undefined; readonly tailLines?: number | undefined } = {}
+  ) =>
     Stream.unwrapScoped(
       Effect.gen(function* () {
         const id = yield* resolve(reference)
@@ -532,8 +783,10 @@ export const make = Effect.gen(function* () {
   const feed = (options: Feed.Options = {}) => Feed.stream({ layout: store.layout, judge: refresh }, options)
 
   return {
-    submit,
-    submitMany,
+    submit: (options: SubmitOptions) => submit(inputOf(options)),
+    submitMany: (options: ReadonlyArray<SubmitOptions>) => submitMany(options.map(inputOf)),
+    submitInput: submit,
+    submitManyInput: submitMany,
     get,
     resolve,
     refresh,
@@ -593,17 +846,22 @@ export const tailOffset = (path: string, lines: number): number => {
   }
 }
 
-/** The Jobs service. */
-export class Jobs extends Context.Tag("jobs/Jobs")<Jobs, Effect.Effect.Success<typeof make>>() {}
-
 /**
- * The Jobs service over a JobStore and Executors.
+ * The Jobs service's tag.
  *
  * @example
  * const program = Effect.gen(function* () {
  *   const jobs = yield* Jobs
- *   const { job } = yield* jobs.submit({ command: ["echo", "hi"], cwd: process.cwd(), env: {} })
+ *   const { job } = yield* jobs.submit({ command: ["echo", "hi"], cwd: process.cwd() })
  *   yield* jobs.wait(job.id)
  * })
  */
-export const layer: Layer.Layer<Jobs, never, JobStore | Executors> = Layer.effect(Jobs, make)
+export const Jobs: Context.Tag<Jobs, Jobs> = Context.GenericTag<Jobs>("jobs/Jobs")
+
+/** The tag of the service with its internals, for the project's own surfaces. */
+export const Internal: Context.Tag<Internal, Internal> = Context.GenericTag<Internal>("jobs/JobsInternal")
+
+/** Both tags over a JobStore and Executors (one service). */
+export const layer: Layer.Layer<Jobs | Internal, never, JobStore | Executors> = Layer.effectContext(
+  Effect.map(make, (service) => Context.make(Internal, service).pipe(Context.add(Jobs, service)))
+)

@@ -36,7 +36,7 @@ export * as JobStore from "./job_store.ts"
  * The Jobs service: submit, get, list, stop, wait, retry, remove, clean, and Streams of events and output.
  *
  * @example
- * const { job } = yield* (yield* Jobs.Jobs).submit({ command: ["make"], cwd: process.cwd(), env: {} })
+ * const { job } = yield* (yield* Jobs.Jobs).submit({ command: ["make"], cwd: process.cwd() })
  */
 export * as Jobs from "./jobs.ts"
 /** Project detection (git root, else cwd). */

@@ -179,10 +179,10 @@ export const parseCursor = (text: string): Cursor | undefined => {
  * A capped job's readable output as a stream from `cursor`, polled until `done` (then drained once more), each
  * chunk with the cursor just after it. Uncapped output is followed by Follow.bytes, which watches the one file.
  */
-export const followWithCursor = (
+export const followWithCursor = <E>(
   paths: { readonly dir: string; readonly logPath: string },
-  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, unknown> }
-): Stream.Stream<{ readonly bytes: Uint8Array; readonly next: Cursor }, unknown> =>
+  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, E> }
+): Stream.Stream<{ readonly bytes: Uint8Array; readonly next: Cursor }, E> =>
   Stream.paginateChunkEffect({ cursor: options.cursor, ended: false }, (state) =>
     Effect.gen(function* () {
       if (state.ended) return [Chunk.empty<{ bytes: Uint8Array; next: Cursor }>(), Option.none()] as const
@@ -198,10 +198,10 @@ export const followWithCursor = (
   )
 
 /** followWithCursor's bytes alone (`jobs logs -f` of a capped job). */
-export const follow = (
+export const follow = <E>(
   paths: { readonly dir: string; readonly logPath: string },
-  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, unknown> }
-): Stream.Stream<Uint8Array, unknown> => followWithCursor(paths, options).pipe(Stream.map((r) => r.bytes))
+  options: { readonly cursor: Cursor; readonly done: Effect.Effect<boolean, E> }
+): Stream.Stream<Uint8Array, E> => followWithCursor(paths, options).pipe(Stream.map((r) => r.bytes))
 
 /**
  * The last `bytes` bytes of the readable output, where they start in it (for a reader paging back) and the cursor

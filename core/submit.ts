@@ -380,7 +380,7 @@ export const make = (store: JobStore.JobStore["Type"], executors: Executors["Typ
     Effect.gen(function* () {
       if (input.command.length === 0 || input.command[0] === "") {
         return yield* new InvalidInput({
-          message: "Cannot run job: the command is empty (usage: jobs run -- CMD [ARGS...])"
+          message: "Cannot run job: the command is empty (give the program and its arguments)"
         })
       }
       if (input.name !== undefined && input.name !== null) {

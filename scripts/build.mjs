@@ -1,5 +1,6 @@
-// Builds the `jobs` bin as one bundled CommonJS file (dist/jobs.cjs), and with --schema writes
-// events/schema.json from the event schema.
+// Builds the `jobs` bin as bundled CommonJS files (dist/jobs.cjs and the bundles it loads), the library's entry points
+// as ESM with their declarations (dist/lib/*.js, dist/types/), and with --schema writes events/schema.json from the
+// event schema.
 
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -43,12 +44,53 @@ const bundle = (entry, outfile, extra = {}) =>
       // ssh2's optional native parts: it requires them in try/catch and falls back to JavaScript without them
       external: ["cpu-features", "*.node"],
       metafile: process.argv.includes("--meta"),
-      ...extra
+      ...extra,
+      // where the helper executable (dist/jobs.cjs) is found from the code that spawns it (adapters/helper.ts)
+      // (in a CJS bundle from __dirname: import.meta has no url there)
+      define: { JOBS_BUNDLE: '"cjs"', "import.meta.url": "undefined", ...extra.define }
     })
     .then((result) => {
       // --meta: what each bundle is made of, for start-up work
       if (result.metafile) Fs.writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile))
     })
+
+/**
+ * The library's entry points (package.json `exports`) as ESM that shares its chunks, with what the package depends
+ * on left to the app's own install (one copy of Effect), and their declarations from tsc (tsconfig.build.json).
+ */
+async function library(pkg) {
+  const out = Path.join(dist, "lib")
+  Fs.rmSync(out, { recursive: true, force: true })
+  const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]
+  await esbuild.build({
+    entryPoints: ["mod", "events", "gpu", "gpu_emulator"].map((name) => Path.join(root, "lib", `${name}.ts`)),
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "warning",
+    plugins: [raw],
+    external: [...external.flatMap((name) => [name, `${name}/*`]), "cpu-features", "*.node"],
+    define: { JOBS_BUNDLE: JSON.stringify("esm") }
+  })
+  if (process.argv.includes("--no-types")) return
+  const types = Path.join(dist, "types")
+  Fs.rmSync(types, { recursive: true, force: true })
+  execFileSync(process.execPath, [Path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    cwd: root,
+    stdio: "inherit"
+  })
+  // the sources import each other as `.ts` (tsconfig's rewriteRelativeImportExtensions); their declarations are
+  // read by apps whose compiler does not allow that
+  for (const file of Fs.readdirSync(types, { recursive: true })) {
+    if (!file.endsWith(".d.ts")) continue
+    const path = Path.join(types, file)
+    const text = Fs.readFileSync(path, "utf8")
+    Fs.writeFileSync(path, text.replace(/((?:from |import\()["']\.{1,2}\/[^"']*)\.ts(["'])/g, "$1.js$2"))
+  }
+}
 
 if (process.argv.includes("--schema")) {
   const tmp = Path.join(dist, "schema.cjs")
@@ -77,6 +119,7 @@ if (process.argv.includes("--schema")) {
     bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
+  await library(pkg)
   // V8 code caches: compiling 1 MB of JavaScript is a third of start-up without them
   for (const f of Fs.readdirSync(dist)) if (f.endsWith(".cache")) Fs.rmSync(Path.join(dist, f))
   const scratch = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobs-build-"))

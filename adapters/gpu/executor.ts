@@ -16,6 +16,7 @@ import * as Provider from "../../core/provider.ts"
 import * as Workers from "../../core/workers.ts"
 import type { Event } from "../../events/mod.ts"
 import { EventLog } from "../../events/mod.ts"
+import * as Helper from "../helper.ts"
 import * as Proc from "../proc.ts"
 
 /** The keeper of a job: its pid, start time and boot, in the job's folder. */
@@ -31,15 +32,12 @@ export const liveKeeper = (dir: string): number | undefined => {
   }
 }
 
-/** The bin to run the keeper with: JOBS_BIN for a library's process, else this one. */
-export const bin = () => process.env.JOBS_BIN ?? process.argv[1] ?? "jobs"
-
 /** Starts the keeper of a job, detached; its pid file is written here so that no reader ever sees a job without one. */
 export const spawnKeeper = (layout: Home.Layout, id: string): number => {
   const dir = Path.join(layout.jobs, id)
   const log = Fs.openSync(Path.join(dir, "keeper.log"), "a", 0o600)
   try {
-    const child = ChildProcess.spawn(process.execPath, ["--", bin(), "__gpu-keeper", id], {
+    const child = ChildProcess.spawn(process.execPath, ["--", Helper.bin(), "__gpu-keeper", id], {
       detached: true,
       stdio: ["ignore", log, log],
       cwd: "/",

@@ -14,8 +14,8 @@ export * as Providers from "./providers.ts"
  *
  * @example
  * import { Effect, Stream, Console } from "effect"
- * import { layer } from "jobs/adapters"
- * import { RemoteJob } from "jobs/adapters/gpu"
+ * import { layer } from "jobs"
+ * import { RemoteJob } from "jobs/gpu"
  * const program = Effect.scoped(Effect.gen(function* () {
  *   const job = yield* RemoteJob.make({ provision: { type: "A100", count: 2, maxPrice: 3 },
  *     bootstrap: "uv sync --extra dev", command: "python train.py", env: { HF_TOKEN: token } })

@@ -9,15 +9,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type { InvalidInput, StorageError } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
 import * as Ids from "../../core/ids.ts"
 import * as JobState from "../../core/job_state.ts"
-import { Jobs } from "../../core/jobs.ts"
+import { type JobReferenceError, Jobs, type SubmitError } from "../../core/jobs.ts"
 import * as Provider from "../../core/provider.ts"
 import * as Shell from "../../core/shell.ts"
 import * as Workers from "../../core/workers.ts"
 import type { Event } from "../../events/mod.ts"
-import { EventLog } from "../../events/mod.ts"
+import { EventLog, type RegularFile } from "../../events/mod.ts"
 import * as SafeDownload from "../safe_download.ts"
 import { selfCommand } from "../ssh_executor.ts"
 import { liveKeeper } from "./executor.ts"
@@ -75,28 +76,60 @@ export interface Handle {
   readonly jobId: string
   /** The tmux session on the node (`jobs attach`, or tmux -S ~/.jobs/tmux.sock attach -t it there). */
   readonly sessionName: string
-  /** The output, line by line, until the job has ended. */
-  readonly logs: Stream.Stream<string, unknown>
-  /** Waits for the end; the exit code `jobs wait` gives (128+N for signal N, 125 when there is none). */
-  readonly wait: (timeoutSecs?: number) => Effect.Effect<number, unknown>
-  /** Copies a path of the work dir (`./results` and `results` alike) to a local path. */
-  readonly download: (remote: string, local: string) => Effect.Effect<void, RemoteJobFailed | unknown>
-  /** Stops the job if it runs and terminates its instance now (keepAlive or not). */
-  readonly terminate: Effect.Effect<void, unknown>
+  /**
+   * The output, line by line, until the job has ended (a job nobody can follow any more ends as interrupted).
+   *
+   * @example
+   * yield* Stream.runForEach(handle.logs, Console.log)
+   */
+  readonly logs: Stream.Stream<string, JobReferenceError | RegularFile.Unreadable>
+  /**
+   * Waits for the end; the exit code `jobs wait` gives (128+N for signal N, 125 when there is none, 124 when
+   * `timeoutSecs` passed first).
+   *
+   * @example
+   * const code = yield* handle.wait(3600)
+   */
+  readonly wait: (timeoutSecs?: number) => Effect.Effect<number, JobReferenceError>
+  /**
+   * Copies a path of the work dir (`./results` and `results` alike) to a local path (relative to the workspace; a
+   * trailing `/` or an existing folder means "into it"). Links that lead out of the copy are not recreated.
+   *
+   * @example
+   * yield* handle.download("results", "./local_results/")
+   */
+  readonly download: (remote: string, local: string) => Effect.Effect<void, RemoteJobFailed>
+  /**
+   * Stops the job if it runs and terminates its instance now (keepAlive or not).
+   *
+   * @example
+   * yield* handle.terminate
+   */
+  readonly terminate: Effect.Effect<void, JobReferenceError | InvalidInput | StorageError | Provider.ProviderError>
 }
 
 /** A checked RemoteJob. */
 export interface RemoteJob {
   readonly config: Config
-  /** Starts it and returns at once: the job lives on without this process. */
-  readonly start: Effect.Effect<{ readonly jobId: string; readonly sessionName: string }, unknown, Jobs>
-  /** Starts it in a scope: leaving the scope stops what still runs and releases the instance (unless keepAlive). */
-  readonly run: Effect.Effect<Handle, unknown, Jobs | Scope.Scope>
+  /**
+   * Starts it and returns at once: the job lives on without this process (`Jobs.wait(jobId)` finds it again).
+   *
+   * @example
+   * const { jobId } = yield* remote.start
+   */
+  readonly start: Effect.Effect<{ readonly jobId: string; readonly sessionName: string }, SubmitError, Jobs>
+  /**
+   * Starts it in a scope: leaving the scope stops what still runs and releases the instance (unless keepAlive).
+   *
+   * @example
+   * const code = yield* Effect.scoped(Effect.flatMap(remote.run, (handle) => handle.wait()))
+   */
+  readonly run: Effect.Effect<Handle, SubmitError, Jobs | Scope.Scope>
 }
 
 const q = Shell.quote
 
-const stopIfRunning = (jobs: Jobs["Type"], id: string) =>
+const stopIfRunning = (jobs: Jobs, id: string) =>
   Effect.gen(function* () {
     const now = yield* jobs.get(id)
     if (!JobState.isTerminal(now.status)) yield* jobs.stop(id, { graceSecs: 5 })
@@ -184,7 +217,7 @@ export const make = (config: Config): Effect.Effect<RemoteJob, InvalidRemoteJob>
         return job
       })
 
-    const handleOf = (job: JobState.JobObject, jobs: Jobs["Type"]): Handle => {
+    const handleOf = (job: JobState.JobObject, jobs: Jobs): Handle => {
       // <home>/jobs/<id>/events.jsonl
       const layout = Home.layout(Path.dirname(Path.dirname(Path.dirname(job.eventsPath))))
       const terminate = Effect.gen(function* () {

@@ -2,7 +2,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import { Jobs } from "../../core/jobs.ts"
+import { Internal } from "../../core/jobs.ts"
 import * as AttachFlow from "../attach_flow.ts"
 import { Invocation } from "../invocation.ts"
 import { givenOrNewest } from "../pick.ts"
@@ -18,7 +18,7 @@ export const command = Command.make(
   },
   Effect.fn("jobs.attach.command")(function* ({ id }) {
     const invocation = yield* Invocation
-    const jobs = yield* Jobs
+    const jobs = yield* Internal
     const job = yield* jobs.get(yield* givenOrNewest(id, "attach"))
     yield* AttachFlow.attach(jobs, invocation.home, job)
   })

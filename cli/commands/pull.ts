@@ -6,6 +6,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Helper from "../../adapters/helper.ts"
 import * as SafeDownload from "../../adapters/safe_download.ts"
 import { InvalidInput, JobStateConflict, untrustedText } from "../../core/errors.ts"
 import * as Home from "../../core/home.ts"
@@ -69,7 +70,7 @@ export const command = Command.make(
     // as with cp: DEST/ (or an existing folder) means "into this folder"; rsync needs the slash to know it
     const intoFolder = given.endsWith("/") || isDirectory(target)
     const why = SafeDownload.fetch({
-      shell: `${q(process.execPath)} -- ${q(process.argv[1] ?? "jobs")} __ssh ${q(worker.name)}`,
+      shell: `${q(process.execPath)} -- ${q(Helper.bin())} __ssh ${q(worker.name)}`,
       env: { ...process.env, JOBS_HOME: invocation.home },
       source,
       root: intoFolder ? target : Path.dirname(target),

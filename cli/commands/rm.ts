@@ -4,7 +4,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { InvalidInput } from "../../core/errors.ts"
-import { Jobs, type RemoteFiles } from "../../core/jobs.ts"
+import { Internal, type RemoteFiles } from "../../core/jobs.ts"
 import * as Confirm from "../confirm.ts"
 import { Invocation } from "../invocation.ts"
 import * as Render from "../render.ts"
@@ -25,7 +25,7 @@ export const command = Command.make(
   },
   Effect.fn("jobs.rm")(function* ({ ids, force, yes, keepRemote }) {
     const invocation = yield* Invocation
-    const jobs = yield* Jobs
+    const jobs = yield* Internal
     if (yes && keepRemote) {
       return yield* new InvalidInput({ message: "Cannot remove jobs: --yes and --keep-remote contradict each other" })
     }

@@ -2,7 +2,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import { Jobs } from "../../core/jobs.ts"
+import { Internal } from "../../core/jobs.ts"
 import * as AttachFlow from "../attach_flow.ts"
 import * as GpuRun from "../gpu_run.ts"
 import * as GpuRunOptions from "../gpu_run_options.ts"
@@ -117,9 +117,9 @@ const options = {
 /** `jobs run [flags] -- CMD [ARGS...]` */
 export const command = Command.make("run", options, (flags) =>
   Effect.gen(function* () {
-    const jobs = yield* Jobs
+    const jobs = yield* Internal
     const invocation = yield* Invocation
-    const job = yield* RunSubmit.submit(flags, jobs.submit, jobs.submitMany)
+    const job = yield* RunSubmit.submit(flags, jobs.submitInput, jobs.submitManyInput)
     if (flags.attach && job !== undefined) {
       // a GPU job has a session to attach to once its instance runs it
       const ready = job.executor === "gpu" ? yield* GpuRun.untilStarted(jobs, job.id) : job

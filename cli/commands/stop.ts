@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InvalidInput } from "../../core/errors.ts"
 import * as JobState from "../../core/job_state.ts"
-import { Jobs } from "../../core/jobs.ts"
+import { Internal } from "../../core/jobs.ts"
 import { durationFlag } from "../_shared.ts"
 import * as Confirm from "../confirm.ts"
 import { Invocation } from "../invocation.ts"
@@ -39,7 +39,7 @@ export const command = Command.make(
   },
   Effect.fn("jobs.stop")(function* ({ ids, group, all, yes, signal, grace }) {
     const invocation = yield* Invocation
-    const jobs = yield* Jobs
+    const jobs = yield* Internal
     const graceSecs = yield* durationFlag("grace", grace)
     if (ids.length === 0 && Option.isNone(group) && !all) {
       return yield* new InvalidInput({ message: "Cannot stop jobs: name them (ID...), or use --group G or --all" })

@@ -7,6 +7,7 @@ import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { afterAll, beforeAll } from "vitest"
@@ -117,6 +118,65 @@ describe("RemoteJob", () => {
         assert.strictEqual(code, 0)
         assert.deepStrictEqual(yield* Effect.promise(alive), [])
       }).pipe(Effect.provide(layer(home)))
+    },
+    120_000
+  )
+
+  it.live.skipIf(!can && !inCi)(
+    "a job whose keeper died before it had an instance: following its output, events and logs ends (interrupted)",
+    () => {
+      const home = tmp.home()
+      return Effect.gen(function* () {
+        // every request to RunPod answers 429 for a minute: the keeper is still asking when it is killed
+        yield* Effect.promise(() =>
+          fetch(`${emulator!.url}/_admin/faults`, {
+            method: "POST",
+            body: JSON.stringify({ rateLimit: { runpod: { count: 1000, retryAfterSecs: 60 } } })
+          })
+        )
+        const job = yield* RemoteJob.make({
+          provision: { type: "A100", providers: ["runpod"] },
+          command: "echo never",
+          workspace: tmp.dir()
+        })
+        const { jobId } = yield* job.start
+        const jobs = yield* Jobs.Jobs
+        // followed from here (RemoteJob's handle.logs is this output stream, in lines) and, by `jobs logs -f`, from
+        // another process; then its keeper dies
+        const output = yield* Effect.fork(
+          Effect.timeoutOption(Stream.runCollect(jobs.output(jobId, { follow: true })), "40 seconds")
+        )
+        const events = yield* Effect.fork(
+          Effect.timeoutOption(Stream.runCollect(jobs.events(jobId, { follow: true })), "40 seconds")
+        )
+        const cli = ChildProcess.spawn(process.execPath, ["--", BIN, "logs", "-f", jobId], {
+          env: { ...process.env, JOBS_HOME: home },
+          stdio: "ignore"
+        })
+        const cliEnded = new Promise<number | null>((resolve) => cli.once("exit", (code) => resolve(code)))
+        yield* Effect.addFinalizer(() => Effect.sync(() => cli.kill("SIGKILL")))
+        yield* Effect.sleep("2 seconds")
+        const keeper = Number(Fs.readFileSync(Path.join(home, "jobs", jobId, "keeper"), "utf8").split(" ")[0])
+        process.kill(keeper, "SIGKILL")
+        assert.isTrue(Option.isSome(yield* Fiber.join(output)), "jobs.output(follow) did not end")
+        const followed = yield* Fiber.join(events)
+        assert.isTrue(Option.isSome(followed), "jobs.events(follow) did not end")
+        assert.strictEqual(Chunk.toReadonlyArray(Option.getOrThrow(followed)).at(-1)?.type, "Interrupted")
+        assert.strictEqual((yield* jobs.get(jobId)).status, "interrupted")
+        const code = yield* Effect.timeoutOption(
+          Effect.promise(() => cliEnded),
+          "30 seconds"
+        )
+        assert.deepStrictEqual(code, Option.some(0), "jobs logs -f did not end")
+      }).pipe(
+        Effect.scoped,
+        Effect.ensuring(
+          Effect.promise(() =>
+            fetch(`${emulator!.url}/_admin/faults`, { method: "POST", body: JSON.stringify({ rateLimit: {} }) })
+          )
+        ),
+        Effect.provide(layer(home))
+      )
     },
     120_000
   )

@@ -12,15 +12,60 @@ import { Jobs } from "../../core/mod.ts"
 import { groupGone, scratch, started } from "../support/job_files.ts"
 
 const tmp = scratch()
-afterAll(() => tmp.cleanup())
+process.env.JOBS_TEST_SECRET = "s3cret"
+afterAll(() => {
+  delete process.env.JOBS_TEST_SECRET
+  tmp.cleanup()
+})
 
-// the job's whole environment is what we pass: give it a PATH (the first test passes none, as the README does)
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" }
 
 const text = (chunks: Chunk.Chunk<Uint8Array>): string =>
   Buffer.concat(Chunk.toReadonlyArray(chunks).map((c) => Buffer.from(c))).toString("utf8")
 
 describe("the Jobs service", () => {
+  it.live(
+    "gives a local job PATH, HOME, USER, LANG, TZ and TMPDIR of this process plus env; clearEnv gives it env alone",
+    () => {
+      const home = tmp.home()
+      const envOf = (jobs: Jobs.Jobs, id: string) =>
+        Effect.gen(function* () {
+          yield* jobs.wait(id)
+          const lines = text(yield* Stream.runCollect(jobs.output(id))).split("\0")
+          return Object.fromEntries(
+            lines.filter((l) => l !== "").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
+          )
+        })
+      return Effect.gen(function* () {
+        const jobs = yield* Jobs.Jobs
+        const { job: based } = yield* jobs.submit({ command: ["env", "-0"], cwd: tmp.dir(), env: { GREETING: "hi" } })
+        const got = yield* envOf(jobs, based.id)
+        assert.strictEqual(got.GREETING, "hi")
+        for (const name of Jobs.BASE_ENV) assert.strictEqual(got[name], process.env[name], name)
+        // nothing else of this process
+        assert.isUndefined(got.JOBS_TEST_SECRET)
+
+        // process.env as it is (values may be undefined): everything of this process
+        const { job: all } = yield* jobs.submit({ command: ["env", "-0"], cwd: tmp.dir(), env: process.env })
+        assert.strictEqual((yield* envOf(jobs, all.id)).JOBS_TEST_SECRET, "s3cret")
+
+        const { job: cleared } = yield* jobs.submit({
+          command: ["/usr/bin/env", "-0"],
+          cwd: tmp.dir(),
+          env: { ONLY: "this", NOT: undefined },
+          clearEnv: true
+        })
+        const only = yield* envOf(jobs, cleared.id)
+        // the supervisor adds nothing a command would see but what it needs to run in the job's cwd
+        assert.strictEqual(only.ONLY, "this")
+        assert.isUndefined(only.PATH)
+        assert.isUndefined(only.HOME)
+        assert.isUndefined(only.NOT)
+      }).pipe(Effect.provide(layer(home)))
+    },
+    30_000
+  )
+
   it.live(
     "submits a job, waits for it, and streams its output and events",
     () => {

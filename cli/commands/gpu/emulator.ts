@@ -7,6 +7,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Emulator from "../../../adapters/gpu/emulator.ts"
+import * as Helper from "../../../adapters/helper.ts"
 import { InvalidInput } from "../../../core/errors.ts"
 import { durationFlag } from "../../_shared.ts"
 import { Invocation } from "../../invocation.ts"
@@ -18,11 +19,12 @@ const DETACHED = "JOBS_EMULATOR_DETACHED"
 /** Starts the emulator as a process of its own (its own session) and returns what its first line said, and its pid. */
 const detach = (args: ReadonlyArray<string>) =>
   Effect.async<{ readonly line: string; readonly pid: number }, InvalidInput>((resume) => {
-    const child = ChildProcess.spawn(
-      process.execPath,
-      ["--", process.argv[1] ?? "jobs", "gpu", "emulator", "--json", ...args],
-      { detached: true, stdio: ["ignore", "pipe", "ignore"], cwd: "/", env: { ...process.env, [DETACHED]: "1" } }
-    )
+    const child = ChildProcess.spawn(process.execPath, ["--", Helper.bin(), "gpu", "emulator", "--json", ...args], {
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+      cwd: "/",
+      env: { ...process.env, [DETACHED]: "1" }
+    })
     let text = ""
     const fail = (why: string) =>
       resume(Effect.fail(new InvalidInput({ message: `Cannot start the GPU emulator: ${why}` })))

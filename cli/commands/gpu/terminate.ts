@@ -9,7 +9,7 @@ import * as Providers from "../../../adapters/gpu/providers.ts"
 import { InvalidInput, JobStateConflict } from "../../../core/errors.ts"
 import * as Home from "../../../core/home.ts"
 import * as Ids from "../../../core/ids.ts"
-import { Jobs } from "../../../core/jobs.ts"
+import { Internal } from "../../../core/jobs.ts"
 import * as Provider from "../../../core/provider.ts"
 import { EventLog } from "../../../events/mod.ts"
 import { Invocation } from "../../invocation.ts"
@@ -37,7 +37,7 @@ export const command = Command.make(
         ...(job === undefined ? {} : { job })
       })
     } else {
-      const jobs = yield* Jobs
+      const jobs = yield* Internal
       const jobId = yield* jobs.resolve(id)
       const job = Inventory.gpuJobs(layout).find((j) => j.state.id === jobId)
       if (job === undefined)
