@@ -560,3 +560,45 @@ export const unknownFlag = (root: Doc, words: ReadonlyArray<string>): string | u
   }
   return undefined
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The man page: the same help, every command, in roff
+
+const roffLine = (line: string): string => {
+  const escaped = line.replace(/\\/g, "\\e")
+  return /^[.']/.test(escaped) ? `\\&${escaped}` : escaped
+}
+
+/** Every command of `roots` (the main tree, then the trees of the heavier bundles) under `path`, depth first. */
+const everyCommand = (doc: Doc, path: ReadonlyArray<string>): Array<ReadonlyArray<string>> => [
+  ...(path.length > 0 ? [path] : []),
+  ...doc.children.flatMap((c) => everyCommand(c, [...path, c.name]))
+]
+
+/**
+ * `jobs(1)`: the top-level help, then each command's whole help (`jobs help CMD`), preformatted at 80 columns.
+ * `extra` are trees whose commands replace the main tree's stubs of the same name (worker, gpu).
+ */
+export const manPage = (root: Doc, extra: ReadonlyArray<Doc>, version: string): string => {
+  const merged: Doc = {
+    ...root,
+    children: root.children.map((c) => extra.flatMap((e) => e.children).find((e) => e.name === c.name) ?? c)
+  }
+  const block = (text: string) => [".nf", ...text.replace(/\n$/, "").split("\n").map(roffLine), ".fi"]
+  const out = [
+    `.TH JOBS 1 "" "jobs ${version}" "User Commands"`,
+    ".SH NAME",
+    "jobs, job \\- run any command in the background and check on it later",
+    ".SH SYNOPSIS",
+    ".B jobs",
+    "[\\-\\-home DIR] [\\-\\-json] COMMAND [OPTIONS]",
+    ".SH DESCRIPTION",
+    ...block(render(merged, [], version, 72)),
+    ".SH COMMANDS"
+  ]
+  for (const path of everyCommand(merged, [])) {
+    out.push(`.SS jobs ${path.join(" ")}`, ...block(render(merged, path, version, 72, true)))
+  }
+  out.push(".SH SEE ALSO", "The README and SECURITY.md of the package.")
+  return out.join("\n") + "\n"
+}

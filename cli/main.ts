@@ -21,7 +21,8 @@ import * as Wait from "./commands/wait.ts"
 import * as WorkerStub from "./commands/worker_stub.ts"
 import * as Runner from "./runner.ts"
 
-const root = Command.make("jobs").pipe(
+/** The command tree of the main bundle (the worker and gpu commands are stubs here). */
+export const root = Command.make("jobs").pipe(
   Command.withDescription(
     "Run any command in the background and check on it later. Global flags: --home DIR (or JOBS_HOME), " +
       "--json (one JSON document on stdout)."

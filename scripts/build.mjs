@@ -119,6 +119,11 @@ if (process.argv.includes("--schema")) {
     bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
+  // the man page, from the same descriptors as --help
+  const manEntry = Path.join(dist, "man.cjs")
+  await bundle("scripts/man_entry.ts", manEntry)
+  Fs.writeFileSync(Path.join(dist, "jobs.1"), (await import(manEntry)).default.render(pkg.version))
+  Fs.rmSync(manEntry)
   await library(pkg)
   // V8 code caches: compiling 1 MB of JavaScript is a third of start-up without them
   for (const f of Fs.readdirSync(dist)) if (f.endsWith(".cache")) Fs.rmSync(Path.join(dist, f))

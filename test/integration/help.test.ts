@@ -100,6 +100,25 @@ describe("jobs --help", () => {
   })
 })
 
+describe("the man page", () => {
+  it("is built from the same help, with every command, the worker and gpu ones included", () => {
+    const page = Fs.readFileSync(Path.resolve(import.meta.dirname, "../../dist/jobs.1"), "utf8")
+    expect(page).toMatch(/^\.TH JOBS 1 /)
+    for (const command of [...TOP, "serve", "mcp", "top", "worker add", "worker ls", "gpu offers", "gpu emulator"])
+      expect(page, command).toContain(`\n.SS jobs ${command}\n`)
+    expect(page).toContain("--timeout DURATION")
+    const pkg = JSON.parse(Fs.readFileSync(Path.resolve(import.meta.dirname, "../../package.json"), "utf8"))
+    expect(pkg.man).toEqual(["./dist/jobs.1"])
+    expect(pkg.files).toContain("dist/jobs.1")
+    // what man shows, where man is installed
+    const man = ChildProcess.spawnSync("man", ["-l", Path.resolve(import.meta.dirname, "../../dist/jobs.1")], {
+      encoding: "utf8",
+      env: { ...process.env, MANPAGER: "cat", PAGER: "cat" }
+    })
+    if (man.status === 0) expect(man.stdout).toMatch(/jobs worker add/)
+  })
+})
+
 describe("a slip", () => {
   it("is refused in one line with what was meant, and nothing runs", () => {
     const home = tmp.home()
