@@ -147,18 +147,47 @@ export const FeedLine = Schema.Struct({
   description: "One line of the all-jobs feed (jobs events --all [--follow])"
 })
 
-/** Every published shape, by the name of its schema file. */
+/** `jobs group set|pause|resume NAME --json`: the group's settings. */
+export const GroupResult = Schema.Struct({
+  name: Schema.String,
+  parallel: Schema.NullOr(Schema.Number).annotations({ description: "how many of its jobs run at once (null: any)" }),
+  paused: Schema.Boolean
+}).annotations({ identifier: "GroupResult" })
+
+/** `jobs group ls --json`: each group with its settings and how many of its jobs run and wait. */
+export const GroupList = Schema.Array(
+  Schema.extend(GroupResult, Schema.Struct({ running: Schema.Number, pending: Schema.Number }))
+).annotations({ identifier: "GroupList" })
+
+/** `jobs --version --json`. */
+export const VersionResult = Schema.Struct({ version: Schema.String }).annotations({ identifier: "VersionResult" })
+
+const titled = <S extends Schema.Schema.Any>(schema: S, title: string, description: string): S =>
+  schema.annotations({ title, description }) as S
+
+/**
+ * Every published shape, by the name of its schema file: a file per command and shape (`wait-result` is what
+ * `jobs wait --json` prints; the MCP tools' own shapes are `mcp-*`), each with a title and a description.
+ */
 export const shapes = {
-  job: Job,
-  "run-result": RunResult,
-  "list-result": ListResult,
-  "status-result": StatusResult,
-  summary: Summary,
-  "stop-result": StopResult,
-  "jobs-result": JobsResult,
-  "log-line": LogLine,
-  "logs-result": LogsResult,
-  "wait-result": WaitResult,
-  error: ErrorResult,
-  "feed-line": FeedLine
+  job: titled(Job, "Job", "The job object: every field of a job, as every surface shows it"),
+  "run-result": titled(RunResult, "jobs run --json", "The job started (existing: true when --key found it)"),
+  "retry-result": titled(RunResult, "jobs retry --json", "The new job (retryOf names the one retried)"),
+  "list-result": titled(ListResult, "jobs list --json", "The jobs listed, newest first"),
+  "status-result": titled(StatusResult, "jobs status ID --json", "One job in full"),
+  summary: titled(Summary, "jobs status --json", "Counts of jobs by status, the home and the version"),
+  "stop-result": titled(StopResult, "jobs stop --json", "Each job stopped, and whether it had already ended"),
+  "wait-result": titled(JobsResult, "jobs wait --json", "The jobs waited for, as they ended (or stood)"),
+  "rm-result": titled(JobsResult, "jobs rm --json", "The jobs removed"),
+  "clean-result": titled(JobsResult, "jobs clean --json", "The jobs removed"),
+  "jobs-result": titled(JobsResult, "jobs wait|rm|clean --json", "Kept for older readers: wait-, rm- and clean-result"),
+  "log-line": titled(LogLine, "jobs logs --json", "One line of a job's output (JSON Lines)"),
+  "feed-line": FeedLine,
+  "group-result": titled(GroupResult, "jobs group set|pause|resume --json", "The group's settings"),
+  "group-list": titled(GroupList, "jobs group ls --json", "Each group, its settings, its running and waiting jobs"),
+  "version-result": titled(VersionResult, "jobs --version --json", "The version of jobs"),
+  error: titled(ErrorResult, "an error under --json", "What every command prints on stdout when it fails"),
+  "mcp-logs-result": titled(LogsResult, "MCP tool logs", "A slice of a job's output and where to continue"),
+  "mcp-wait-result": titled(WaitResult, "MCP tool wait", "The job, and the exit code jobs wait would give"),
+  "logs-result": titled(LogsResult, "MCP tool logs (old name)", "Kept for older readers: see mcp-logs-result")
 } as const

@@ -2,6 +2,8 @@
 import * as JSONSchema from "effect/JSONSchema"
 import * as Contract from "../core/contract.ts"
 
+import { openObjects } from "../events/json_schema.ts"
+
 export { render } from "../events/json_schema.ts"
 
 /** The JSON contract's schemas: file name → text. */
@@ -9,6 +11,6 @@ export const renderContract = (): Record<string, string> =>
   Object.fromEntries(
     Object.entries(Contract.shapes).map(([name, schema]) => [
       `${name}.schema.json`,
-      JSON.stringify(JSONSchema.make(schema as never), null, 2) + "\n"
+      JSON.stringify(openObjects(JSONSchema.make(schema as never)), null, 2) + "\n"
     ])
   )
