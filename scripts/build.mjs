@@ -74,9 +74,16 @@ if (process.argv.includes("--schema")) {
     bundle("cli/mcp.ts", Path.join(dist, "mcp.cjs")),
     bundle("cli/serve.ts", Path.join(dist, "serve.cjs")),
     bundle("cli/worker_main.ts", Path.join(dist, "worker.cjs")),
-    bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs"))
+    bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs")),
+    bundle("cli/complete_main.ts", Path.join(dist, "complete.cjs")),
+    bundle("scripts/completion_spec_entry.ts", Path.join(dist, "completion_spec.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
+  // shell completion's command tree (every bundle's commands) and static lists, read by `jobs __complete`
+  const specEntry = Path.join(dist, "completion_spec.cjs")
+  const { render: renderSpec } = (await import(specEntry)).default
+  Fs.writeFileSync(Path.join(dist, "completion_spec.json"), renderSpec())
+  Fs.rmSync(specEntry)
   // V8 code caches: compiling 1 MB of JavaScript is a third of start-up without them
   for (const f of Fs.readdirSync(dist)) if (f.endsWith(".cache")) Fs.rmSync(Path.join(dist, f))
   const scratch = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jobs-build-"))
