@@ -99,9 +99,12 @@ describe.skipIf(missing([["bash"]]))("bash", () => {
     const lines: Array<string> = [
       `source ${JSON.stringify(file)}`,
       // as readline calls it: the function `complete -p` registered for the command, with COMP_* set
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}
       't() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()',
       '  local spec; spec=$(complete -p "$1") || { echo "no completion for $1"; return; }',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}
       '  local f=${spec#*-F }; f=${f%% *}; "$f" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}
       '  local IFS="|"; echo "${COMPREPLY[*]}"; }'
     ]
     const all = NAMES.flatMap((name) => cases().map(([words, check]) => [[name, ...words], check] as const))
