@@ -11,8 +11,37 @@ import * as JobIndex from "../core/job_index.ts"
 import * as RegularFile from "../events/regular_file.ts"
 import * as Completion from "./completion.ts"
 
-/** The first line of a job's log, at most this long (a Submitted event with its spec; a longer one is skipped). */
-const HEAD_BYTES = 8192
+/** How much of a log is read first for its first line (a Submitted event with its spec; most are under 1 KB). */
+const HEAD_BYTES = 2048
+/** The most read for a first line: a longer one (a huge command line) is skipped. */
+const MAX_HEAD_BYTES = 65536
+
+// one buffer for every log read (a new one per job would cost a garbage collection or two per Tab)
+let buffer = Buffer.allocUnsafe(HEAD_BYTES)
+
+/** The first line of a regular file (never through a link, a FIFO or a device), or undefined. */
+const firstLine = (path: string): string | undefined => {
+  let fd: number | undefined
+  try {
+    fd = RegularFile.openSync(path)
+    if (fd === undefined) return undefined
+    let length = 0
+    for (;;) {
+      const n = Fs.readSync(fd, buffer, length, buffer.length - length, length)
+      const end = buffer.indexOf(10, length)
+      length += n
+      if (end >= 0 && end < length) return buffer.toString("utf8", 0, end)
+      if (n === 0 || buffer.length >= MAX_HEAD_BYTES) return undefined
+      const bigger = Buffer.allocUnsafe(buffer.length * 4)
+      buffer.copy(bigger, 0, 0, length)
+      buffer = bigger
+    }
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) Fs.closeSync(fd)
+  }
+}
 
 /**
  * A job's name from the first line of its log, or null. The log is the job's own (its code could write it), so the
@@ -20,18 +49,11 @@ const HEAD_BYTES = 8192
  * a shell can show as one candidate.
  */
 const nameInLog = (layout: Home.Layout, id: string): string | null => {
-  let head: Buffer | undefined
+  // ids are checked ULIDs: no path arithmetic needed
+  const line = firstLine(`${layout.jobs}/${id}/events.jsonl`)
+  if (line === undefined) return null
   try {
-    head = RegularFile.readSync(Home.jobPaths(layout, id).eventsPath, 0, HEAD_BYTES)
-  } catch {
-    return null
-  }
-  if (head === undefined) return null
-  const text = head.toString("utf8")
-  const end = text.indexOf("\n")
-  if (end < 0) return null
-  try {
-    const event = JSON.parse(text.slice(0, end)) as unknown
+    const event = JSON.parse(line) as unknown
     if (typeof event !== "object" || event === null) return null
     const { type, spec } = event as { type?: unknown; spec?: unknown }
     if (type !== "Submitted" || typeof spec !== "object" || spec === null) return null

@@ -282,7 +282,8 @@ const firstClause = (text: string): string => {
 export const format = (answer: Answer): string => {
   switch (answer._tag) {
     case "values":
-      return `values\n${answer.candidates.map((c) => `${c.value}\t${c.description.replace(/[\t\n\r]/g, " ")}\n`).join("")}`
+      // descriptions may quote a job's name: no control characters reach the terminal
+      return `values\n${answer.candidates.map((c) => `${c.value}\t${c.description.replace(/[\x00-\x1f\x7f-\x9f]/g, "?")}\n`).join("")}`
     case "command":
       return `command ${answer.offset}\n`
     default:

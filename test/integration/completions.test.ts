@@ -7,7 +7,7 @@ import * as Path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Home from "../../core/home.ts"
 import * as Workers from "../../core/workers.ts"
-import { BIN, eventually, jobs } from "../support/cli.ts"
+import { BIN, eventually, jobs, jobsAsync } from "../support/cli.ts"
 import { scratch } from "../support/job_files.ts"
 import * as Terminal from "../support/terminal.ts"
 
@@ -217,5 +217,39 @@ describe.skipIf(missing([["zsh"], ["tmux", "-V"]]))("zsh", () => {
       await tab(`${name} run --group `, new RegExp(`^% ${name} run --group gpu\\s*$`, "m"))
       await tab(`${name} worker rm `, new RegExp(`^% ${name} worker rm w1\\s*$`, "m"))
     }
+  })
+})
+
+describe("jobs __complete", () => {
+  it("is not held up or fooled by what a job could plant in its folder (a FIFO, a link, a name with escapes)", async () => {
+    const planted = tmp.home()
+    expect(jobs(["run", "--name", "real", "--", "true"], { home: planted }).code).toBe(0)
+    const jobsDir = Path.join(planted, "jobs")
+    const fifo = Path.join(jobsDir, "01JD7X4ZK3M0Q8V2N6R5T1W9YH")
+    Fs.mkdirSync(fifo)
+    ChildProcess.execFileSync("mkfifo", [Path.join(fifo, "events.jsonl")])
+    const link = Path.join(jobsDir, "01JD7X4ZK3M0Q8V2N6R5T1W9YJ")
+    Fs.mkdirSync(link)
+    Fs.writeFileSync(Path.join(planted, "secret"), '{"type":"Submitted","spec":{"name":"from-a-link"}}\n')
+    Fs.symlinkSync(Path.join(planted, "secret"), Path.join(link, "events.jsonl"))
+    const escaped = Path.join(jobsDir, "01JD7X4ZK3M0Q8V2N6R5T1W9YK")
+    Fs.mkdirSync(escaped)
+    Fs.writeFileSync(
+      Path.join(escaped, "events.jsonl"),
+      `${JSON.stringify({ type: "Submitted", spec: { name: "evil\tname\u001b]0;x\u0007" } })}\n`
+    )
+    const r = await jobsAsync(["__complete", "logs", ""], { home: planted })
+    expect(r.code).toBe(0)
+    const values = r.stdout
+      .split("\n")
+      .slice(1, -1)
+      .map((l) => l.split("\t")[0])
+    expect(values).toContain("real")
+    expect(values).toContain("r5t1w9yh")
+    expect(values).not.toContain("from-a-link")
+    expect(values.filter((v) => v!.startsWith("evil"))).toEqual([])
+    // one tab a line (value, description), and no escape sequence for the terminal
+    for (const line of r.stdout.split("\n")) expect(line.split("\t").length, line).toBeLessThanOrEqual(2)
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
   })
 })
