@@ -56,6 +56,9 @@ const LISTS = new Set(["--after", "--after-any", "--provider"])
 /** The kind of a flag's value, by its value name (Help's VALUE_NAMES: the same name means the same thing). */
 const flagKind = (flag: Help.Flag): Kind => {
   if (flag.choices !== undefined) return { _tag: "choices", choices: flag.choices }
+  // a value name that lists the values (`secure|community`)
+  if (flag.value !== undefined && /^[a-z0-9-]+(\|[a-z0-9-]+)+$/.test(flag.value))
+    return { _tag: "choices", choices: flag.value.split("|") }
   switch (flag.value) {
     case "FILE":
       return { _tag: "files" }
@@ -205,6 +208,15 @@ const takesValue = (flag: Help.Flag): boolean => flag.value !== undefined || fla
 export const complete = (root: Help.Doc, words: ReadonlyArray<string>, sources: Sources, lists: Lists): Answer => {
   const current = words.length === 0 ? "" : words[words.length - 1]!
   const before = words.slice(0, -1)
+  // `jobs help COMMAND...`: command names only
+  if (before[0] === "help") {
+    const doc = before.slice(1).reduce<Help.Doc | undefined>((d, w) => d?.children.find((c) => c.name === w), root)
+    const names = (doc?.children ?? []).filter((c) => c.name.startsWith(current))
+    return {
+      _tag: "values",
+      candidates: names.map((c) => ({ value: c.name, description: firstClause(c.description) })).sort(byValue)
+    }
+  }
   const path: Array<string> = []
   let doc = root
   let positional = 0
@@ -259,7 +271,10 @@ export const complete = (root: Help.Doc, words: ReadonlyArray<string>, sources: 
       .map((c) => ({ value: c.name, description: firstClause(c.description) }))
     // a command that takes an argument besides its subcommands (`completions SHELL | install`)
     const first = doc.args[0] === undefined ? undefined : valuesOf(argKind(doc.args[0], path), current, sources, lists)
-    const values = first?._tag === "values" ? first.candidates : []
+    const values = first?._tag === "values" ? [...first.candidates] : []
+    // `jobs help COMMAND`, which the runner answers (it is no command of the tree)
+    if (path.length === 0 && "help".startsWith(current))
+      values.push({ value: "help", description: "Help on a command" })
     return { _tag: "values", candidates: [...candidates, ...values].sort(byValue) }
   }
   const last = doc.args[doc.args.length - 1]

@@ -63,6 +63,11 @@ describe("Completion.complete", () => {
     expect(offered("stop", "--signal", "")).toEqual(["TERM", "KILL"])
   })
 
+  it("offers the values a value name lists, and commands after help", () => {
+    expect(offered("run", "--cloud", "")).toEqual(["secure", "community"])
+    expect(offered("help", "worker", "r")).toEqual(["register", "rm"])
+  })
+
   it("offers the argument of a command that also has subcommands", () => {
     expect(offered("completions", "")).toEqual(["bash", "fish", "install", "zsh"])
   })
