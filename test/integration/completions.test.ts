@@ -253,3 +253,30 @@ describe("jobs __complete", () => {
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
   })
 })
+
+describe("jobs completions install", () => {
+  it("takes the shell from $SHELL, writes both names, and changes nothing the second time", () => {
+    const me = tmp.dir()
+    const as = { HOME: me, SHELL: "/usr/bin/fish", XDG_CONFIG_HOME: "", XDG_DATA_HOME: "" }
+    const first = jobs(["completions", "install", "--json"], { home, env: as })
+    expect(first.code, first.stderr).toBe(0)
+    const files = Path.join(me, ".config", "fish", "completions")
+    expect(JSON.parse(first.stdout)).toEqual({
+      shell: "fish",
+      files: [
+        { path: Path.join(files, "jobs.fish"), changed: true },
+        { path: Path.join(files, "job.fish"), changed: true }
+      ],
+      note: null
+    })
+    const again = jobs(["completions", "install"], { home, env: as })
+    expect(again.stdout).toBe(
+      `${Path.join(files, "jobs.fish")} is up to date\n${Path.join(files, "job.fish")} is up to date\n`
+    )
+    // the alias of the old flag prints the same script as the command
+    expect(jobs(["--completions", "fish"]).stdout).toBe(Fs.readFileSync(Path.join(files, "job.fish"), "utf8"))
+    const unknown = jobs(["completions", "install"], { home, env: { ...as, SHELL: "/bin/tcsh" } })
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/^Cannot install completions: no completions for shell "tcsh"/)
+  })
+})
