@@ -14,6 +14,7 @@ interface Bundles {
   readonly serve: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
   readonly worker: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
   readonly gpu: { readonly main: (args: ReadonlyArray<string>, version: string) => Promise<number> }
+  readonly complete: { readonly main: (args: ReadonlyArray<string>) => Promise<number> }
 }
 
 const scripts: Array<[Vm.Script, string]> = []
@@ -78,9 +79,12 @@ const start = async (): Promise<number> => {
     await load("run").tryRun(["run", "--", "true"], JOBS_VERSION)
     const cli = load("cli")
     for (const warm of [["list"], ["status"], ["--help"], ["logs", "nope"]]) await cli.main(warm, JOBS_VERSION)
+    await load("complete").main(["__complete", "logs", ""])
     for (const [script, cacheFile] of scripts) Fs.writeFileSync(cacheFile, script.createCachedData())
     return 0
   }
+  // shell completion, on every Tab: before anything else, with the smallest bundle
+  if (args[0] === "__complete") return load("complete").main(args)
   const command = subcommand(args)
   if (currentDirectory() === undefined) {
     const what = command === "run" ? "run the job" : `run jobs ${command ?? ""}`.trimEnd()

@@ -24,6 +24,8 @@ export interface Arg {
   readonly optional: boolean
   readonly repeatable: boolean
   readonly description: string
+  /** Alternatives of an argument that takes one of a few values. */
+  readonly choices?: ReadonlyArray<string> | undefined
 }
 
 /** One command: its flags, arguments and subcommands. */
@@ -134,7 +136,12 @@ const argsOf = (node: Node, optional = false, repeatable = false): Array<Arg> =>
   switch (node._tag) {
     case "Single": {
       const name = node.pseudoName?._tag === "Some" ? (node.pseudoName.value as string) : "ARG"
-      return [{ name: name.toUpperCase(), optional, repeatable, description: plain(node.description) }]
+      const primitive = node.primitiveType as Node | undefined
+      const choices =
+        primitive?._tag === "Choice"
+          ? (primitive.alternatives as ReadonlyArray<readonly [string, unknown]>).map(([choice]) => choice)
+          : undefined
+      return [{ name: name.toUpperCase(), optional, repeatable, description: plain(node.description), choices }]
     }
     case "Variadic":
       return argsOf(node.args, optional || (node.min?._tag === "Some" ? node.min.value === 0 : true), true)
@@ -207,7 +214,8 @@ export const COMMAND_GROUPS: ReadonlyArray<readonly [string, ReadonlyArray<strin
   ["Queue", ["group"]],
   ["Remote", ["worker", "pull"]],
   ["GPU", ["gpu"]],
-  ["Dashboard & agents", ["serve", "mcp", "skills"]]
+  ["Dashboard & agents", ["serve", "mcp", "skills"]],
+  ["Shell", ["completions"]]
 ]
 
 /** `jobs run`'s flags by topic (every flag of `run` is in exactly one; a test holds it to the parser). */
@@ -271,7 +279,7 @@ const GLOBAL_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ["--json", "Print one JSON document on stdout (errors too)"],
   ["-h, --help", "Print help (jobs COMMAND --help for one command)"],
   ["--version", "Print the version"],
-  ["--completions SHELL", "Print a completion script (bash, zsh, fish, sh)"]
+  ["--completions SHELL", "Print a completion script (bash, zsh, fish): as jobs completions SHELL"]
 ]
 
 // ---------------------------------------------------------------------------------------------------------------

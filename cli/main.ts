@@ -2,6 +2,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Attach from "./commands/attach.ts"
 import * as Clean from "./commands/clean.ts"
+import * as Completions from "./commands/completions.ts"
 import * as Events from "./commands/events.ts"
 import * as GpuStub from "./commands/gpu_stub.ts"
 import * as Group from "./commands/group.ts"
@@ -21,7 +22,8 @@ import * as Wait from "./commands/wait.ts"
 import * as WorkerStub from "./commands/worker_stub.ts"
 import * as Runner from "./runner.ts"
 
-/** The command tree of the main bundle (the worker and gpu commands are stubs here). */
+/** The `jobs` command tree of the main bundle (worker and gpu are stubs here; the build reads it for shell
+ * completion and the man page). */
 export const root = Command.make("jobs").pipe(
   Command.withDescription(
     "Run any command in the background and check on it later. Global flags: --home DIR (or JOBS_HOME), " +
@@ -47,9 +49,20 @@ export const root = Command.make("jobs").pipe(
     Serve.command,
     WorkerStub.command,
     GpuStub.command,
-    Pull.command
+    Pull.command,
+    Completions.command
   ])
 )
 
+/** `--completions SHELL` (@effect/cli's flag, which knew neither `job` nor the worker and gpu commands) as `completions SHELL`. */
+const completionsAlias = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const end = args.indexOf("--")
+  const at = args.findIndex((a, i) => (end < 0 || i < end) && (a === "--completions" || a.startsWith("--completions=")))
+  if (at < 0) return args
+  const shell = args[at].startsWith("--completions=") ? args[at].slice("--completions=".length) : args[at + 1]
+  return ["completions", ...(shell === undefined ? [] : [shell])]
+}
+
 /** Runs `jobs` with these arguments (without node and the script) and returns the exit code. */
-export const main = (args: ReadonlyArray<string>, version: string): Promise<number> => Runner.run(root, args, version)
+export const main = (args: ReadonlyArray<string>, version: string): Promise<number> =>
+  Runner.run(root, completionsAlias(args), version)

@@ -2,8 +2,8 @@
 // wait for a slot. `parallel` absent means no limit; `paused: true` starts nothing new.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { makeDirs } from "./dirs.ts"
 import type * as Home from "./home.ts"
-import { makeDirs } from "./job_store.ts"
 
 /** A group's settings. */
 export interface Settings {

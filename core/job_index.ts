@@ -3,9 +3,9 @@
 // so an entry never goes stale; rows that are shown are always replayed from their logs.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { makeDirs } from "./dirs.ts"
 import type * as Home from "./home.ts"
 import * as JobState from "./job_state.ts"
-import { makeDirs } from "./job_store.ts"
 
 /** What the index knows of an ended job. */
 export interface Entry {

@@ -7,6 +7,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Codec, type Event, EventLog, RegularFile } from "../events/mod.ts"
+import { makeDirs } from "./dirs.ts"
 import * as EnvFile from "./env_file.ts"
 import { StorageError } from "./errors.ts"
 import * as Home from "./home.ts"
@@ -42,25 +43,8 @@ const attempt = <A>(action: string, path: string, f: () => A): Effect.Effect<A, 
 const keyFile = (layout: Home.Layout, key: string): string =>
   Path.join(layout.keys, Crypto.createHash("sha256").update(key).digest("hex").slice(0, 32))
 
-/**
- * Creates a directory and its missing parents, 0700. Not `mkdirSync({ recursive: true })`: under /proc the kernel
- * answers ENOENT for a parent that exists, and Node's recursive mkdir then loops forever.
- */
-export const makeDirs = (dir: string): void => {
-  const missing: Array<string> = []
-  for (let d = Path.resolve(dir); !Fs.existsSync(d); d = Path.dirname(d)) {
-    missing.push(d)
-    if (Path.dirname(d) === d) break
-  }
-  for (const d of missing.reverse()) {
-    try {
-      Fs.mkdirSync(d, { mode: 0o700 })
-    } catch (e) {
-      // another process made it in the meantime (50 `jobs run` on a new home at once): fine if it is a folder
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !Fs.statSync(d).isDirectory()) throw e
-    }
-  }
-}
+/** Re-exported: the readers of the home that must stay small (shell completion) import it from dirs.ts. */
+export { makeDirs } from "./dirs.ts"
 
 /** The dot-name prefix of a job folder being built, and of one being removed: readers never list either. */
 const BUILDING = ".tmp-"

@@ -13,6 +13,13 @@ export type ProviderName = (typeof PROVIDERS)[number]
 export const isProviderName = (name: string): name is ProviderName =>
   (PROVIDERS as ReadonlyArray<string>).includes(name)
 
+/**
+ * GPU types to offer for `--gpu TYPE` (shell completion): common ones every provider rents, as short names that
+ * `typeMatches` finds in each provider's own naming ("RTX4090" matches "NVIDIA GeForce RTX 4090" and "RTX_4090").
+ * Any other part of a GPU's name works too; this list is only what is suggested.
+ */
+export const GPU_TYPES = ["A100", "H100", "H200", "L40S", "L4", "A10", "A40", "A6000", "RTX4090", "RTX3090", "V100"]
+
 /** Secure (a provider's own data centres) or community (hosted by others) hardware. */
 export type CloudType = "secure" | "community"
 

@@ -116,9 +116,16 @@ if (process.argv.includes("--schema")) {
     bundle("cli/mcp.ts", Path.join(dist, "mcp.cjs")),
     bundle("cli/serve.ts", Path.join(dist, "serve.cjs")),
     bundle("cli/worker_main.ts", Path.join(dist, "worker.cjs")),
-    bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs"))
+    bundle("cli/gpu_main.ts", Path.join(dist, "gpu.cjs")),
+    bundle("cli/complete_main.ts", Path.join(dist, "complete.cjs")),
+    bundle("scripts/completion_spec_entry.ts", Path.join(dist, "completion_spec.cjs"))
   ])
   Fs.chmodSync(bin, 0o755)
+  // shell completion's command tree (every bundle's commands) and static lists, read by `jobs __complete`
+  const specEntry = Path.join(dist, "completion_spec.cjs")
+  const { render: renderSpec } = (await import(specEntry)).default
+  Fs.writeFileSync(Path.join(dist, "completion_spec.json"), renderSpec())
+  Fs.rmSync(specEntry)
   // the man page, from the same descriptors as --help
   const manEntry = Path.join(dist, "man.cjs")
   await bundle("scripts/man_entry.ts", manEntry)

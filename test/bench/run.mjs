@@ -1,7 +1,7 @@
 // The benchmark suite of `jobs`: figures side by side with peers measured in the same run. It never asserts: a
 // target is printed next to the measured figure, and the exit code is 0 unless the suite itself could not run.
 //
-// usage: node test/bench/run.mjs [startup|list|follow|memory|tmux|batch|dashboard|remote|stop|progress|capped|feed ...]   (default: all, in that order)
+// usage: node test/bench/run.mjs [startup|list|follow|memory|tmux|batch|dashboard|remote|stop|progress|capped|feed|complete ...]   (default: all, in that order)
 //   BENCH_RUNS=N        runs per timed command (default 30 for start-up, 10 for list)
 //   BENCH_SAMPLES=N     samples of the follow latency (default 50)
 //   BENCH_LIST_SIZES=a,b,c   job counts of the list benchmark (default 1000,10000,100000)
@@ -16,6 +16,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Batch from "./batch.mjs"
 import * as Capped from "./capped.mjs"
+import * as Complete from "./complete.mjs"
 import * as Dashboard from "./dashboard.mjs"
 import * as Feed from "./feed.mjs"
 import * as Follow from "./follow.mjs"
@@ -28,7 +29,7 @@ import * as Startup from "./startup.mjs"
 import * as Stop from "./stop.mjs"
 import * as Tmux from "./tmux.mjs"
 
-const ALL = [Startup, List, Follow, Memory, Tmux, Batch, Dashboard, Remote, Stop, Progress, Capped, Feed]
+const ALL = [Startup, List, Follow, Memory, Tmux, Batch, Dashboard, Remote, Stop, Progress, Capped, Feed, Complete]
 
 const names = process.argv.slice(2)
 const unknown = names.filter((n) => !ALL.some((b) => b.name === n))
