@@ -158,7 +158,8 @@ describe("examples/embed", () => {
     expect(lines).toEqual([
       `[${id}] building in ${Fs.realpathSync(app)}`,
       `[${id}] done`,
-      `job ${id} ended: exit code 0`
+      `job ${id} ended: exit code 0`,
+      "events: Submitted Started Exited"
     ])
     // the job is in ~/.jobs, as `jobs` itself (the package's bin) sees it
     const listed = await ok(

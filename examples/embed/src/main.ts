@@ -19,6 +19,14 @@ const program = Effect.gen(function* () {
   const ended = yield* jobs.wait(job.id, { timeoutSecs: 60 })
   const code = Option.match(ended, { onNone: () => 124, onSome: JobState.waitExitCode })
   yield* Console.log(`job ${job.shortId} ended: exit code ${code}`)
+  // the all-jobs feed (what `jobs events --all --follow` prints), here for this job only, from its first event
+  // until its end; each item carries a cursor to resume from after a restart
+  const types = yield* jobs.feed({ follow: true, since: { _tag: "Start" }, jobs: [job.id] }).pipe(
+    Stream.takeUntil((item) => item.event.type === "Exited"),
+    Stream.map((item) => item.event.type),
+    Stream.runCollect
+  )
+  yield* Console.log(`events: ${[...types].join(" ")}`)
   return code
 })
 
