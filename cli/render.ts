@@ -23,6 +23,30 @@ export const json = (value: unknown) => out(JSON.stringify(value, null, 2) + "\n
 /** One JSON line to stdout (streams). */
 export const jsonLine = (value: unknown) => out(JSON.stringify(value) + "\n")
 
+/**
+ * Runs `effect` with a spinner and `text` on stderr while it takes longer than a moment, on a terminal only
+ * (nothing extra into a pipe or a file, nor with NO_COLOR... which is about colour: the spinner stays plain text).
+ */
+export const spinning = <A, E, R>(text: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  if (process.stderr.isTTY !== true) return effect
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+  return Effect.suspend(() => {
+    let n = 0
+    let shown = false
+    const timer = setInterval(() => {
+      shown = true
+      process.stderr.write(`\r\u001b[K${frames[n++ % frames.length]} ${text}`)
+    }, 120)
+    return Effect.ensuring(
+      effect,
+      Effect.sync(() => {
+        clearInterval(timer)
+        if (shown) process.stderr.write("\r\u001b[K")
+      })
+    )
+  })
+}
+
 /** A note or warning to stderr (never part of a --json document). */
 export const note = (text: string) => Effect.sync(() => void process.stderr.write(text + "\n"))
 

@@ -316,7 +316,9 @@ export const submit = Effect.fn("jobs.run")(function* (
     else yield* Render.out(batch.map(({ job }) => `${job.shortId}\n`).join(""))
     return undefined
   }
-  const { job, existing } = yield* submitJob(input)
+  // a remote start pushes the cwd and connects first: seconds, said on a terminal
+  const where = input.executor === "ssh" ? "pushing the cwd to the worker and starting" : undefined
+  const { job, existing } = yield* where === undefined ? submitJob(input) : Render.spinning(where, submitJob(input))
   if (existing) {
     yield* Render.note(`jobs: key "${job.key}" already names job ${job.shortId} (${job.status}); not started again`)
   }

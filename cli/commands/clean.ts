@@ -41,15 +41,18 @@ export const command = Command.make(
     const unreachable: Array<string> = []
     const olderThanSecs = yield* durationFlag("older-than", olderThan)
     const statuses = yield* statusFlag(status)
-    const removed = yield* jobs.clean({
-      olderThanSecs,
-      statuses,
-      project: projectScope(all, invocation.cwd),
-      group: Option.getOrUndefined(group),
-      remote: yes ? "delete" : keepRemote ? "keep" : "skip",
-      onSkipped: () => skipped++,
-      onUnreachable: (_, why) => unreachable.push(why)
-    })
+    const removed = yield* Render.spinning(
+      "removing ended jobs",
+      jobs.clean({
+        olderThanSecs,
+        statuses,
+        project: projectScope(all, invocation.cwd),
+        group: Option.getOrUndefined(group),
+        remote: yes ? "delete" : keepRemote ? "keep" : "skip",
+        onSkipped: () => skipped++,
+        onUnreachable: (_, why) => unreachable.push(why)
+      })
+    )
     if (skipped > 0) {
       yield* Render.note(
         `kept ${skipped} remote job${skipped === 1 ? "" : "s"} (--yes also deletes their work dirs on the workers, --keep-remote leaves those)`

@@ -60,10 +60,13 @@ export const command = Command.make(
       }
       references.push(...every)
     }
-    const results = yield* jobs.stopMany(references, {
-      ...(Option.isSome(signal) ? { signal: signal.value } : {}),
-      ...(graceSecs === undefined ? {} : { graceSecs })
-    })
+    const results = yield* Render.spinning(
+      `stopping ${references.length} job${references.length === 1 ? "" : "s"} (signalled; waiting for them to end)`,
+      jobs.stopMany(references, {
+        ...(Option.isSome(signal) ? { signal: signal.value } : {}),
+        ...(graceSecs === undefined ? {} : { graceSecs })
+      })
+    )
     if (invocation.json) return yield* Render.json(results.map(({ job, alreadyEnded }) => ({ ...job, alreadyEnded })))
     for (const { job, alreadyEnded } of results) {
       yield* alreadyEnded

@@ -65,6 +65,31 @@ describe.skipIf(!hasTmux && process.env.CI !== "true")("jobs list in a terminal"
   })
 })
 
+describe.skipIf(!hasTmux && process.env.CI !== "true")("a long command", () => {
+  it("shows a spinner on a terminal while it waits, and prints nothing extra into a pipe", async () => {
+    const home = tmp.home()
+    // two jobs that take their time to end on TERM
+    for (const name of ["slow1", "slow2"])
+      expect(
+        jobs(["run", "--name", name, "--", "sh", "-c", "trap 'sleep 3; exit 0' TERM; sleep 60 & wait"], { home }).code
+      ).toBe(0)
+    const term = terminals.open(home)
+    term.type(`node -- ${BIN} stop --all --yes; echo "-- stopped $((1+1)) --"\n`)
+    await term.waitFor(/stopping 2 jobs \(signalled; waiting for them to end\)/, "the spinner", 20_000)
+    await term.waitFor(/-- stopped 2 --/, "the end of stop", 30_000)
+    // the spinner's line is cleared: what stays is the result
+    expect(term.screen()).not.toMatch(/stopping 2 jobs/)
+    expect(term.screen()).toMatch(/^\w{8} stopped \[0\]$/m)
+    for (const name of ["slow3", "slow4"])
+      expect(
+        jobs(["run", "--name", name, "--", "sh", "-c", "trap 'sleep 2; exit 0' TERM; sleep 60 & wait"], { home }).code
+      ).toBe(0)
+    const piped = jobs(["stop", "--all", "--yes"], { home })
+    expect(piped.code).toBe(0)
+    expect(piped.stderr).not.toMatch(/stopping|\u001b/)
+  })
+})
+
 describe("jobs list into a pipe", () => {
   it("keeps whole cells, no colour, CWD only across projects, and the hint only for the default limit", () => {
     const home = tmp.home()
