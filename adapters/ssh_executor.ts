@@ -472,13 +472,18 @@ const followOnce = (
     let settle: ReturnType<typeof setTimeout> | undefined
     // a capped job's latest output, asked for now and then (one request at a time) until the end
     let pulling = false
+    // the pull in flight: the last pull (before the end is mirrored) waits for it, so that an older answer is never
+    // applied after the newest one
+    let inflight: Promise<void> = Promise.resolve()
     const pieces =
       job.limit === undefined
         ? undefined
         : setInterval(() => {
             if (pulling || finished) return
             pulling = true
-            void pullPieces(client, jobDir, paths, job.limit).finally(() => (pulling = false))
+            inflight = pullPieces(client, jobDir, paths, job.limit)
+              .catch(() => undefined)
+              .finally(() => (pulling = false))
           }, PIECES_EVERY_MS)
     const flush = () => {
       clearTimeout(settle)
@@ -550,6 +555,8 @@ const followOnce = (
             if (command !== "alive" && command !== "dead" && command !== "-")
               throw new Error("the worker's answer could not be read")
             writeOutputAt(paths, from, reply.subarray(nl + 1))
+            clearInterval(pieces)
+            await inflight
             await pullPieces(client, jobDir, paths, job.limit)
             const r = RemoteEvents.append(
               paths,

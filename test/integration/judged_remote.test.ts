@@ -4,25 +4,14 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, eventually, jobs, json, type Result } from "../support/cli.ts"
+import { describe, expect, it } from "vitest"
+import { BIN, eventually, json, type Result } from "../support/cli.ts"
 import { groupMembers, processesOf, procStat, readEvents, scratch } from "../support/job_files.ts"
-import * as Sshd from "../support/sshd.ts"
+import { workerSuite } from "../support/worker.ts"
 
 const tmp = scratch()
-const inCi = process.env.CI !== undefined
-const can = Sshd.available()
-if (!can && !inCi)
-  console.warn("SKIPPING remote judgement tests: install openssh-server (apt-get install openssh-server)")
-let server: Sshd.Sshd | undefined
-
-beforeAll(async () => {
-  if (can || inCi) server = await Sshd.start()
-})
-afterAll(() => {
-  server?.stop()
-  tmp.cleanup()
-})
+const suite = workerSuite(tmp, "remote judgement tests")
+const { env } = suite
 
 interface JobJson {
   readonly id: string
@@ -31,19 +20,10 @@ interface JobJson {
   readonly reason: string | null
 }
 
-const env = () => ({ HOME: server!.clientHome, SSH_AUTH_SOCK: undefined })
-
 /** A new home with worker "w" on the test server (its host key known), its remote home, and a project to push. */
 const setup = () => {
-  const home = tmp.home()
-  Fs.writeFileSync(
-    Path.join(server!.clientHome, ".ssh", "known_hosts"),
-    `[127.0.0.1]:${server!.port} ${server!.hostKey}\n`
-  )
-  const remote = Path.join(tmp.dir(), "remote")
-  const as = (args: ReadonlyArray<string>, cwd?: string): Result =>
-    jobs(args, { home, env: env(), ...(cwd === undefined ? {} : { cwd }) })
-  expect(as(["worker", "add", "w", `root@127.0.0.1:${server!.port}`, "--remote-home", remote]).code).toBe(0)
+  const { home, worker: remote } = suite.withWorker()
+  const as = (args: ReadonlyArray<string>, cwd?: string): Result => suite.as(home, args, cwd)
   const project = tmp.dir()
   Fs.writeFileSync(Path.join(project, "data.txt"), "x\n")
   return { home, remote, project, as }
@@ -84,7 +64,7 @@ const launchedFor = (id: string): Array<number> =>
     })
     .map(Number)
 
-describe.skipIf(!can && !inCi)(
+describe.skipIf(!suite.enabled)(
   "an --on job whose submitter is killed with -9 before the worker's supervisor starts",
   () => {
     it("is recorded once as never started: wait returns 125, rm works here and on the worker, nothing ran", async () => {
@@ -92,7 +72,13 @@ describe.skipIf(!can && !inCi)(
       // the submitter pauses once the files are on the worker (a test-only hook), and is killed there
       const submitter = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--on", "w", "--", "touch", "ran"], {
         cwd: project,
-        env: { ...process.env, ...env(), HOME: server!.clientHome, JOBS_HOME: home, JOBS_TEST_PAUSE: "pushed:60000" },
+        env: {
+          ...process.env,
+          ...env(),
+          HOME: suite.server().clientHome,
+          JOBS_HOME: home,
+          JOBS_TEST_PAUSE: "pushed:60000"
+        },
         stdio: "ignore"
       })
       const id = await eventually(
@@ -128,7 +114,13 @@ describe.skipIf(!can && !inCi)(
       const { home, project, as } = setup()
       const submitter = ChildProcess.spawn(process.execPath, ["--", BIN, "run", "--on", "w", "--", "true"], {
         cwd: project,
-        env: { ...process.env, ...env(), HOME: server!.clientHome, JOBS_HOME: home, JOBS_TEST_PAUSE: "pushed:6000" },
+        env: {
+          ...process.env,
+          ...env(),
+          HOME: suite.server().clientHome,
+          JOBS_HOME: home,
+          JOBS_TEST_PAUSE: "pushed:6000"
+        },
         stdio: "ignore"
       })
       const id = await eventually(
@@ -156,7 +148,7 @@ describe.skipIf(!can && !inCi)(
  */
 const HUP_PROOF = "trap '' HUP; sleep 300 & sleep 300 & wait"
 
-describe.skipIf(!can && !inCi)("an --on job whose supervisor on the worker is killed with -9", () => {
+describe.skipIf(!suite.enabled)("an --on job whose supervisor on the worker is killed with -9", () => {
   /** A job on the worker whose supervisor was killed while its command (three processes) runs on. */
   const orphaned = async (flags: ReadonlyArray<string> = []) => {
     const { home, project, as } = setup()
