@@ -548,11 +548,13 @@ fi
 umask 077
 _jpid=$!
 _jst=$(_jstarttime "$_jpid") || _jst=0
-_jemit Started started ",\"pid\":$_jpid,\"pgid\":$_jpid,\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"startTime\":$_jst,\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"
-# the slot names the command too: should this supervisor vanish, the slot stays taken while the command runs on
+# the slot names the command too: should this supervisor vanish, the slot stays taken while the command runs on.
+# Written before Started, so that no moment exists where the log says the job runs and its slot does not say what
+# runs (a kill -9 in between freed the slot to the next job while this command ran on)
 if [ -n "$_jslot" ]; then
   echo "$$ $_jself $_jpid $_jst $_jid" >"$_jslot.$$" && mv -f "$_jslot.$$" "$_jslot"
 fi
+_jemit Started started ",\"pid\":$_jpid,\"pgid\":$_jpid,\"host\":\"$_jhost\",\"bootId\":\"$_jboot\",\"startTime\":$_jst,\"supervisorPid\":$$,\"supervisorStartTime\":$_jself"
 # a stop that arrived while starting is carried out now that there is a group to signal
 if [ -n "$_jstopping" ]; then
   _jsig=$_jstopping

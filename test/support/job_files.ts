@@ -81,7 +81,7 @@ export const groupMembers = (pgid: number): Array<number> => {
 }
 
 /** Waits until a process group has no live member left (a KILL just sent takes a moment to land). */
-export const groupGone = (pgid: number, timeoutMs = 10_000): Promise<true> =>
+export const groupGone = (pgid: number, timeoutMs = 30_000): Promise<true> =>
   eventually(() => (groupMembers(pgid).length === 0 ? true : undefined), timeoutMs, `process group ${pgid} to be gone`)
 
 /**
