@@ -356,15 +356,30 @@ const writeOutputAt = (paths: Home.JobPaths, offset: number, data: Buffer) => {
  * Brings a capped job's latest output (the worker's output.tail.N pieces) home, when the job has a limit. An answer
  * that does not add up changes nothing; the next pass asks again.
  */
-const pullPieces = async (client: Mux.Connection, jobDir: string, paths: Home.JobPaths, limit: number | undefined) => {
-  if (limit === undefined) return
-  try {
-    const reply = await bytes(client, RemotePieces.command(jobDir, paths, limit), RemotePieces.maxReply(limit))
-    RemotePieces.apply(paths, limit, reply)
-  } catch {
-    // the next pass asks again
-  }
+const pullPieces = (
+  client: Mux.Connection,
+  jobDir: string,
+  paths: Home.JobPaths,
+  limit: number | undefined
+): Promise<void> => {
+  if (limit === undefined) return Promise.resolve()
+  // one pull at a time per job in this process (a follow's and a mirror's): an answer is applied only where home
+  // still has what the question said, so a pull overlapping another would skip pieces the other had just grown
+  const next = (piecePulls.get(paths.logPath) ?? Promise.resolve()).then(async () => {
+    try {
+      const reply = await bytes(client, RemotePieces.command(jobDir, paths, limit), RemotePieces.maxReply(limit))
+      RemotePieces.apply(paths, limit, reply)
+    } catch {
+      // the next pass asks again
+    }
+  })
+  piecePulls.set(paths.logPath, next)
+  void next.then(() => {
+    if (piecePulls.get(paths.logPath) === next) piecePulls.delete(paths.logPath)
+  })
+  return next
 }
+const piecePulls = new Map<string, Promise<void>>()
 
 /** How often a follower asks for a capped job's latest pieces (output.log alone stops growing past the head). */
 const PIECES_EVERY_MS = 500
@@ -557,6 +572,8 @@ const followOnce = (
             writeOutputAt(paths, from, reply.subarray(nl + 1))
             clearInterval(pieces)
             await inflight
+            // twice: a pull of another process may have grown a piece under the first, which then skips it
+            await pullPieces(client, jobDir, paths, job.limit)
             await pullPieces(client, jobDir, paths, job.limit)
             const r = RemoteEvents.append(
               paths,
