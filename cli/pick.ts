@@ -2,9 +2,11 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InvalidInput } from "../core/errors.ts"
+import * as Ids from "../core/ids.ts"
 import { Jobs } from "../core/jobs.ts"
 import { projectScope } from "./_shared.ts"
 import { Invocation } from "./invocation.ts"
+import * as Render from "./render.ts"
 
 /**
  * The job a command means: the one given, else the newest job of the current project (as nq and tsp do), named on
@@ -21,10 +23,6 @@ export const givenOrNewest = (id: Option.Option<string>, command: string) =>
         message: `Cannot pick a job for jobs ${command}: this project has none (give an ID; jobs list --all)`
       })
     }
-    yield* Effect.sync(() =>
-      process.stderr.write(
-        `jobs: ${command} ${job.name == null ? job.shortId : `${job.name} (${job.shortId})`}, the newest job of this project\n`
-      )
-    )
+    yield* Render.note(`jobs: ${command} ${Ids.label(job.id, job.name)}, the newest job of this project`)
     return job.id
   })

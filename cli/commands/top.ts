@@ -6,6 +6,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
+import * as Ids from "../../core/ids.ts"
 import type * as JobState from "../../core/job_state.ts"
 import { Jobs } from "../../core/jobs.ts"
 import { projectScope } from "../_shared.ts"
@@ -39,7 +40,7 @@ const matches = (job: JobState.JobObject, filter: string): boolean =>
 const logFrame = (view: View, columns: number, rows: number): string => {
   const logs = view.logs!
   const job = logs.job
-  const title = `jobs top — output of ${job.name === null ? job.shortId : `${job.name} (${job.shortId})`} — ${job.status}`
+  const title = `jobs top — output of ${Ids.label(job.id, job.name)} — ${job.status}`
   const lines = logs.text
     .replace(/\n$/, "")
     .split("\n")
@@ -261,7 +262,7 @@ export const command = Command.make(
                 return void refresh()
             }
             if (job === undefined) return
-            const label = job.name === null ? job.shortId : `${job.name} (${job.shortId})`
+            const label = Ids.label(job.id, job.name)
             switch (key) {
               case "l":
               case "\r":

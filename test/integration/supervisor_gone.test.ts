@@ -6,7 +6,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { eventually, jobs, json } from "../support/cli.ts"
-import { groupGone, groupMembers, procStat, readEvents, scratch, started } from "../support/job_files.ts"
+import { groupGone, groupMembers, processesOf, procStat, readEvents, scratch, started } from "../support/job_files.ts"
 
 const tmp = scratch()
 afterAll(() => tmp.cleanup())
@@ -32,22 +32,6 @@ const status = (home: string, id: string): JobJson => {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** The pids of every live process whose environment names this job (JOBS_ID=<id>), wherever its group is. */
-const processesOf = (id: string): Array<number> => {
-  const found: Array<number> = []
-  for (const name of Fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      if (!Fs.readFileSync(`/proc/${name}/environ`, "latin1").split("\0").includes(`JOBS_ID=${id}`)) continue
-    } catch {
-      continue
-    }
-    const s = procStat(Number(name))
-    if (s !== undefined && s.state !== "Z" && s.state !== "X") found.push(Number(name))
-  }
-  return found
-}
 
 /** Kills a process with -9 and waits until its pid is free again (not even a zombie left). */
 const killAndReap = async (pid: number) => {
